@@ -1,0 +1,49 @@
+"""Compile-time switches, read once from the environment.
+
+Numba freezes module globals into compiled code, and its disk cache does not
+notice when they change: after changing one of these variables, clear the
+cache (``NUMBA_CACHE_DIR`` or the ``__pycache__`` folders) to see its effect.
+
+FASTOPT_FASTMATH      "1" (default) or "0": LLVM fast-math flags on kernels.
+FASTOPT_PARALLEL_MIN  element count from which optimizer kernels use prange.
+FASTOPT_CACHE         "1" (default) or "0": Numba's on-disk cache of kernels.
+"""
+
+import os
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "1" if default else "0").strip().lower()
+    if value not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise ValueError(f"environment variable {name} must be 0 or 1, got {value!r}")
+    return value in ("1", "true", "yes", "on")
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be an integer, got {value!r}") from None
+    if number < 1:
+        raise ValueError(f"environment variable {name} must be >= 1, got {number}")
+    return number
+
+
+# No "nnan"/"ninf": with them LLVM may fold away the checks that catch a NaN
+# or inf gradient. The remaining flags are what let the update loops vectorize.
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"} if _flag("FASTOPT_FASTMATH", True) else False
+
+# Below this many elements a prange launch costs more than it saves
+# (measured with benchmarks/w1_step.py on 2 cores; see docs/performance).
+PARALLEL_MIN = _int("FASTOPT_PARALLEL_MIN", 65536)
+
+CACHE = _flag("FASTOPT_CACHE", True)
+
+# Options for every optimizer kernel. error_model="numpy" drops the
+# zero-division branch that blocks vectorization of the update loops.
+KERNEL_OPTIONS = dict(cache=CACHE, parallel=True, error_model="numpy", fastmath=FASTMATH)
+# Options for the element functions inlined into those kernels.
+ELEMENT_OPTIONS = dict(inline="always", error_model="numpy", fastmath=FASTMATH)

@@ -1,0 +1,16 @@
+"""Numba update kernels, one per optimizer, all with one signature.
+
+``kernel(p, g, s, c, h, t)`` updates in place:
+
+p  parameters, 1-D C-contiguous float32 or float64
+g  gradient, same dtype and size as ``p``
+s  per-element state slots, 2-D ``(slots, p.size)``, dtype of ``p``
+c  per-tensor scalar state, 1-D float64 (rounded to p's dtype, as torch keeps
+   it in the default dtype)
+h  hyperparameters, 1-D float64, laid out as the registry says
+t  the step number being taken, 1 for the first step (float64)
+
+Each kernel reads its scalars, casts the per-element coefficients to the
+dtype of ``p`` (so float32 work stays float32) and runs ONE inlined element
+update, serially below ``PARALLEL_MIN`` elements and with ``prange`` above.
+"""

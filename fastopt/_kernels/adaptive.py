@@ -1,0 +1,101 @@
+"""Per-coordinate step sizes from squared-gradient sums: Adagrad, Adadelta, RMSprop."""
+
+import numpy as np
+from numba import njit, prange
+
+from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN
+from ._common import cast_like, lerp
+
+# h = [lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize]
+# s = [sum]
+
+
+@njit(**ELEMENT_OPTIONS)
+def _adagrad_elem(i, p, g, s, k):
+    clr, wd, eps, neg = k
+    gi = -g[i] if neg else g[i]
+    if wd != 0:
+        gi = gi + wd * p[i]
+    acc = s[0, i] + gi * gi
+    s[0, i] = acc
+    p[i] = p[i] - clr * gi / (np.sqrt(acc) + eps)
+
+
+@njit(**KERNEL_OPTIONS)
+def adagrad_kernel(p, g, s, c, h, t):
+    k = (cast_like(h[0] / (1 + (t - 1) * h[1]), p), cast_like(h[2], p),
+         cast_like(h[4], p), h[5] != 0)
+    if p.size < PARALLEL_MIN:
+        for i in range(p.size):
+            _adagrad_elem(i, p, g, s, k)
+    else:
+        for i in prange(p.size):
+            _adagrad_elem(i, p, g, s, k)
+
+
+# h = [lr, rho, eps, weight_decay, maximize]
+# s = [square_avg, acc_delta]
+
+
+@njit(**ELEMENT_OPTIONS)
+def _adadelta_elem(i, p, g, s, k):
+    lr, rho, one_m_rho, eps, wd, neg = k
+    gi = -g[i] if neg else g[i]
+    if wd != 0:
+        gi = gi + wd * p[i]
+    sq = s[0, i] * rho + one_m_rho * gi * gi
+    s[0, i] = sq
+    delta = np.sqrt(s[1, i] + eps) / np.sqrt(sq + eps) * gi
+    s[1, i] = s[1, i] * rho + one_m_rho * delta * delta
+    p[i] = p[i] - lr * delta
+
+
+@njit(**KERNEL_OPTIONS)
+def adadelta_kernel(p, g, s, c, h, t):
+    k = (cast_like(h[0], p), cast_like(h[1], p), cast_like(1 - h[1], p),
+         cast_like(h[2], p), cast_like(h[3], p), h[4] != 0)
+    if p.size < PARALLEL_MIN:
+        for i in range(p.size):
+            _adadelta_elem(i, p, g, s, k)
+    else:
+        for i in prange(p.size):
+            _adadelta_elem(i, p, g, s, k)
+
+
+# h = [lr, alpha, eps, weight_decay, momentum, centered, maximize]
+# s = [square_avg, grad_avg (centered), momentum_buffer (momentum > 0)]
+
+
+@njit(**ELEMENT_OPTIONS)
+def _rmsprop_elem(i, p, g, s, k):
+    lr, alpha, one_m_alpha, small, eps, wd, mom, centered, neg = k
+    gi = -g[i] if neg else g[i]
+    if wd != 0:
+        gi = gi + wd * p[i]
+    sq = s[0, i] * alpha + one_m_alpha * gi * gi
+    s[0, i] = sq
+    if centered:
+        ga = lerp(s[1, i], gi, one_m_alpha, alpha, small)
+        s[1, i] = ga
+        avg = np.sqrt(sq - ga * ga) + eps
+    else:
+        avg = np.sqrt(sq) + eps
+    if mom > 0:
+        b = s[2, i] * mom + gi / avg
+        s[2, i] = b
+        p[i] = p[i] - lr * b
+    else:
+        p[i] = p[i] - lr * gi / avg
+
+
+@njit(**KERNEL_OPTIONS)
+def rmsprop_kernel(p, g, s, c, h, t):
+    k = (cast_like(h[0], p), cast_like(h[1], p), cast_like(1 - h[1], p),
+         abs(1 - h[1]) < 0.5, cast_like(h[2], p), cast_like(h[3], p),
+         cast_like(h[4], p), h[5] != 0, h[6] != 0)
+    if p.size < PARALLEL_MIN:
+        for i in range(p.size):
+            _rmsprop_elem(i, p, g, s, k)
+    else:
+        for i in prange(p.size):
+            _rmsprop_elem(i, p, g, s, k)

@@ -1,0 +1,71 @@
+"""SGD with momentum, dampening and Nesterov; ASGD (averaged SGD)."""
+
+import numpy as np
+from numba import njit, prange
+
+from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN
+from ._common import cast_like
+
+# h = [lr, momentum, dampening, weight_decay, nesterov, maximize]
+# s = [momentum_buffer] (only when momentum != 0); c = [buffer_started]
+
+
+@njit(**ELEMENT_OPTIONS)
+def _sgd_elem(i, p, g, s, k):
+    lr, mom, one_m_damp, wd, nesterov, neg, first = k
+    gi = -g[i] if neg else g[i]
+    if wd != 0:
+        gi = gi + wd * p[i]
+    if mom != 0:
+        # torch starts the buffer as a copy of the first gradient.
+        b = gi if first else s[0, i] * mom + one_m_damp * gi
+        s[0, i] = b
+        gi = gi + mom * b if nesterov else b
+    p[i] = p[i] - lr * gi
+
+
+@njit(**KERNEL_OPTIONS)
+def sgd_kernel(p, g, s, c, h, t):
+    first = h[1] != 0 and c[0] == 0
+    if h[1] != 0:
+        c[0] = 1.0
+    k = (cast_like(h[0], p), cast_like(h[1], p), cast_like(1 - h[2], p),
+         cast_like(h[3], p), h[4] != 0, h[5] != 0, first)
+    if p.size < PARALLEL_MIN:
+        for i in range(p.size):
+            _sgd_elem(i, p, g, s, k)
+    else:
+        for i in prange(p.size):
+            _sgd_elem(i, p, g, s, k)
+
+
+# h = [lr, lambd, alpha, t0, weight_decay, maximize]
+# s = [ax]; c = [eta, mu] (start [lr, 1])
+
+
+@njit(**ELEMENT_OPTIONS)
+def _asgd_elem(i, p, g, s, k):
+    eta, decay, wd, neg, average = k
+    gi = -g[i] if neg else g[i]
+    if wd != 0:
+        gi = gi + wd * p[i]
+    x = p[i] * decay - eta * gi
+    p[i] = x
+    s[0, i] = s[0, i] + (x - s[0, i]) * average if average != 1 else x
+
+
+@njit(**KERNEL_OPTIONS)
+def asgd_kernel(p, g, s, c, h, t):
+    lr, lambd, alpha, t0 = h[0], h[1], h[2], h[3]
+    eta = c[0]
+    k = (cast_like(eta, p), cast_like(1 - lambd * eta, p), cast_like(h[4], p),
+         h[5] != 0, cast_like(c[1], p))
+    if p.size < PARALLEL_MIN:
+        for i in range(p.size):
+            _asgd_elem(i, p, g, s, k)
+    else:
+        for i in prange(p.size):
+            _asgd_elem(i, p, g, s, k)
+    # eta and mu for the next step, rounded as torch stores them.
+    c[0] = cast_like(lr / (1 + lambd * lr * t) ** alpha, p)
+    c[1] = cast_like(1 / max(1.0, t - t0), p)

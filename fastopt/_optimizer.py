@@ -1,0 +1,370 @@
+"""The optimizer base class: parameters, groups, state, one kernel call per tensor."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import _validation as v
+from .registry import OptimizerSpec
+
+
+class ParamGroup(dict):
+    """A parameter group; any edit is re-validated at the next ``step``."""
+
+    __slots__ = ("edited",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.edited = True
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self.edited = True
+
+    def __delitem__(self, key):
+        super().__delitem__(key)
+        self.edited = True
+
+    def update(self, *args, **kwargs):
+        super().update(*args, **kwargs)
+        self.edited = True
+
+    def setdefault(self, key, default=None):
+        self.edited = True
+        return super().setdefault(key, default)
+
+    def pop(self, *args):
+        self.edited = True
+        return super().pop(*args)
+
+
+class _Entry:
+    """One parameter tensor, its flat view and its optimizer state."""
+
+    __slots__ = ("param", "flat", "shape", "dtype", "step", "slots", "scalars")
+
+    def __init__(self, param: np.ndarray):
+        self.param = param
+        self.flat = param.reshape(-1)  # a view: C-contiguity was checked
+        self.shape = param.shape
+        self.dtype = param.dtype
+        self.step = 0
+        self.slots = None  # allocated at the first step, as torch does
+        self.scalars = None
+
+
+def _is_group_list(params) -> bool:
+    return len(params) > 0 and all(isinstance(p, dict) for p in params)
+
+
+class Optimizer:
+    """Base class of every fastopt optimizer (see ``fastopt.registry``).
+
+    Subclasses set ``spec`` and pass their keyword arguments to
+    ``Optimizer.__init__``; the math lives in ``spec.kernel``.
+    """
+
+    spec: OptimizerSpec
+
+    def __init__(self, params, **hyperparameters: Any) -> None:
+        spec = self.spec
+        self.defaults = self._checked(hyperparameters, "")
+        self.defaults.update(spec.fixed)
+        self.param_groups: list[ParamGroup] = []
+        self._entries: list[list[_Entry]] = []
+        self._hyper: list[np.ndarray] = []
+        self._schedule: list[Any] = []
+        self._count = 0  # step() calls so far: the schedules' clock
+        if isinstance(params, np.ndarray):
+            params = [params]
+        elif isinstance(params, dict):
+            params = [params]
+        else:
+            if isinstance(params, (str, bytes)) or not isinstance(params, Sequence):
+                try:
+                    params = list(params)
+                except TypeError:
+                    raise TypeError("params must be an ndarray, a sequence of ndarrays or a "
+                                    f"sequence of param-group dicts, got {type(params).__name__}") from None
+            if len(params) == 0:
+                raise ValueError("params must not be empty")
+        if _is_group_list(params):
+            for group in params:
+                self.add_param_group(group)
+        else:
+            self.add_param_group({"params": list(params)})
+
+    # -- construction ---------------------------------------------------------
+
+    def _checked(self, values: dict, where: str) -> dict:
+        """Run each hyperparameter's check; reject names the optimizer lacks."""
+        spec = self.spec
+        out = {}
+        for h in spec.hypers:
+            out[h.name] = h.check(f"{where}{h.name}", values[h.name]) if h.name in values else h.default
+        unknown = set(values) - set(out) - {"params"} - set(spec.fixed)
+        if unknown and not where:
+            raise TypeError(f"{type(self).__name__} got unexpected argument(s) {sorted(unknown)}")
+        if spec.check_group is not None:
+            spec.check_group(out)
+        return out
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group ``{"params": [...], <hyperparameter overrides>}``, as in torch."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError("param_group must have a 'params' entry")
+        index = len(self.param_groups)
+        params = param_group["params"]
+        params = [params] if isinstance(params, np.ndarray) else list(params)
+        if not params:
+            raise ValueError(f"param_groups[{index}]['params'] must not be empty")
+        seen = {id(e.param) for entries in self._entries for e in entries}
+        entries = []
+        for j, p in enumerate(params):
+            v.float_array(f"params[{index}][{j}]" if index or len(params) > 1 else "params", p,
+                          writeable=True)
+            if id(p) in seen:
+                raise ValueError("some parameters appear more than once (in one or more param groups)")
+            seen.add(id(p))
+            entries.append(_Entry(p))
+        group = ParamGroup(self.defaults)
+        group.update({k: val for k, val in param_group.items() if k != "params"})
+        for key in self.spec.fixed:
+            group[key] = self.spec.fixed[key]
+        group["params"] = params
+        self.param_groups.append(group)
+        self._entries.append(entries)
+        self._hyper.append(np.zeros(0))
+        self._schedule.append(None)
+        self._refresh(index)
+
+    def _refresh(self, index: int) -> None:
+        """Validate group ``index`` after an edit and rebuild its ``h`` vector."""
+        spec = self.spec
+        group = self.param_groups[index]
+        where = f"param_groups[{index}]['"
+        checked = self._checked({k: group[k] for k in group if k != "params"}, where)
+        for key, value in spec.fixed.items():
+            if group.get(key) != value:
+                raise ValueError(f"{where}{key}'] is fixed to {value!r} for {type(self).__name__}")
+            checked[key] = value
+        if [id(p) for p in group["params"]] != [id(e.param) for e in self._entries[index]]:
+            raise ValueError(f"{where}params'] cannot be changed after construction; "
+                             "use add_param_group")
+        lr = checked["lr"]
+        self._schedule[index] = None if isinstance(lr, float) else lr
+        values = []
+        for key in spec.layout:
+            x = checked[key]
+            if key == "lr" and not isinstance(x, float):
+                x = x(self._count)
+            values.extend(x if isinstance(x, tuple) else (x,))
+        self._hyper[index] = np.array(values, dtype=np.float64)
+        # Slots a changed hyperparameter now needs (momentum turned on, ...).
+        for e in self._entries[index]:
+            if e.slots is not None and e.slots.shape[0] < spec.slot_count(group):
+                self._init_state(e, group, keep=e.slots)
+        dict.update(group, checked)  # normalized values, without marking an edit
+        group.edited = False
+
+    def _init_state(self, e: _Entry, group: dict, keep: np.ndarray | None = None) -> None:
+        spec = self.spec
+        lr = group["lr"] if isinstance(group["lr"], float) else group["lr"](self._count)
+        rows = spec.slot_count(group)
+        slots = np.zeros((rows, e.flat.size), dtype=e.dtype)
+        for r, name in enumerate(spec.slots[:rows]):
+            if name in spec.slot_init:
+                key = spec.slot_init[name]
+                slots[r] = lr if key == "lr" else group[key]
+        if keep is not None:
+            slots[: keep.shape[0]] = keep
+        e.slots = slots
+        if e.scalars is None:
+            # Rounded to the tensor's dtype, as torch keeps them in the default dtype.
+            init = [lr if x == "lr" else x for _, x in spec.scalars] or [0.0]
+            e.scalars = np.array(init, dtype=e.dtype).astype(np.float64)
+
+    # -- stepping -------------------------------------------------------------
+
+    def _grad_list(self, grads) -> list:
+        n = sum(len(es) for es in self._entries)
+        if isinstance(grads, np.ndarray):
+            grads = [grads]
+        elif isinstance(grads, (str, bytes, dict)) or not hasattr(grads, "__len__"):
+            raise TypeError(f"grads must be an ndarray or a sequence of ndarrays, got {type(grads).__name__}")
+        if len(grads) != n:
+            raise ValueError(f"grads must hold {n} array(s), one per parameter, got {len(grads)}")
+        k = 0
+        for entries in self._entries:
+            for e in entries:
+                g = grads[k]
+                if (type(g) is not np.ndarray or g.dtype != e.dtype or g.shape != e.shape
+                        or not g.flags.c_contiguous):
+                    self._reject_grad(k, g, e)
+                k += 1
+        return grads
+
+    @staticmethod
+    def _reject_grad(k: int, g, e: _Entry) -> None:
+        name = f"grads[{k}]"
+        v.float_array(name, g)
+        if g.dtype != e.dtype:
+            raise TypeError(f"{name} must have the dtype of its parameter ({e.dtype}), got {g.dtype}")
+        raise ValueError(f"{name} must have the shape of its parameter {e.shape}, got {g.shape}")
+
+    def step(self, grads) -> None:
+        """Update every parameter in place from its gradient.
+
+        Parameters
+        ----------
+        grads : ndarray or sequence of ndarray
+            One gradient per parameter, in the order the parameters were given
+            (across groups), each with its parameter's shape and dtype.
+        """
+        for index, group in enumerate(self.param_groups):
+            if group.edited:
+                self._refresh(index)
+        grads = self._grad_list(grads)
+        kernel = self.spec.kernel
+        count = self._count
+        k = 0
+        for index, entries in enumerate(self._entries):
+            h = self._hyper[index]
+            schedule = self._schedule[index]
+            if schedule is not None:
+                h[0] = schedule(count)
+            for e in entries:
+                if e.slots is None:
+                    self._init_state(e, self.param_groups[index])
+                e.step += 1
+                kernel(e.flat, grads[k].reshape(-1), e.slots, e.scalars, h, float(e.step))
+                k += 1
+        self._count = count + 1
+
+    # -- state ----------------------------------------------------------------
+
+    @property
+    def state(self) -> dict:
+        """Per-parameter state, keyed by the parameter's index (arrays are views)."""
+        out = {}
+        k = 0
+        for entries in self._entries:
+            for e in entries:
+                if e.slots is not None:
+                    st = {"step": e.step}
+                    for r, name in enumerate(self.spec.slots[: e.slots.shape[0]]):
+                        st[name] = e.slots[r].reshape(e.shape)
+                    for (name, _), x in zip(self.spec.scalars, e.scalars):
+                        st[name] = float(x)
+                    out[k] = st
+                k += 1
+        return out
+
+    def state_dict(self) -> dict:
+        """A flat dict of NumPy arrays and Python scalars; ``np.savez(f, **sd)`` stores it.
+
+        Keys: ``optimizer``, ``count``, ``state.<i>.<name>`` per parameter ``i``,
+        ``param_groups.<g>.<name>`` per group ``g`` (``params`` holds indices).
+        A schedule ``lr`` is stored by its encoding and must be given again to
+        the optimizer that loads this dict.
+        """
+        sd: dict[str, Any] = {"optimizer": self.spec.name, "count": self._count}
+        for i, st in self.state.items():
+            for name, x in st.items():
+                sd[f"state.{i}.{name}"] = x.copy() if isinstance(x, np.ndarray) else x
+        k = 0
+        for g, group in enumerate(self.param_groups):
+            n = len(self._entries[g])
+            sd[f"param_groups.{g}.params"] = np.arange(k, k + n)
+            k += n
+            for key, x in group.items():
+                if key == "params":
+                    continue
+                if key == "lr" and not isinstance(x, float):
+                    kind, params = x.encode()
+                    sd[f"param_groups.{g}.lr_schedule_kind"] = int(kind)
+                    sd[f"param_groups.{g}.lr_schedule_params"] = np.array(params)
+                    continue
+                sd[f"param_groups.{g}.{key}"] = x
+        return sd
+
+    def load_state_dict(self, state_dict) -> None:
+        """Restore a ``state_dict()`` (or ``np.load`` of one) so that training resumes bit-identically."""
+        sd = {k: state_dict[k] for k in state_dict}
+        name = str(np.asarray(sd.get("optimizer", "")))
+        if name != self.spec.name:
+            raise ValueError(f"state_dict is for optimizer {name!r}, not {self.spec.name!r}")
+        entries = [e for es in self._entries for e in es]
+        groups = sorted({int(k.split(".")[1]) for k in sd if k.startswith("param_groups.")})
+        if groups != list(range(len(self.param_groups))):
+            raise ValueError(f"state_dict has {len(groups)} param group(s), this optimizer has "
+                             f"{len(self.param_groups)}")
+        k = 0
+        for g, group in enumerate(self.param_groups):
+            idx = np.asarray(sd[f"param_groups.{g}.params"])
+            if idx.tolist() != list(range(k, k + len(self._entries[g]))):
+                raise ValueError(f"state_dict param_groups.{g}.params do not match this optimizer's groups")
+            k += len(self._entries[g])
+        # Check everything first so that a bad dict changes nothing.
+        new_groups = []
+        for g, group in enumerate(self.param_groups):
+            values = {}
+            prefix = f"param_groups.{g}."
+            for key, x in sd.items():
+                if key.startswith(prefix) and key[len(prefix):] not in ("params", "lr_schedule_kind",
+                                                                          "lr_schedule_params"):
+                    x = np.asarray(x)
+                    values[key[len(prefix):]] = (tuple(float(y) for y in x) if x.ndim == 1
+                                                 else x.item())
+            if prefix + "lr_schedule_kind" in sd:
+                lr = group["lr"]
+                saved = (int(np.asarray(sd[prefix + "lr_schedule_kind"])),
+                         np.asarray(sd[prefix + "lr_schedule_params"]))
+                if isinstance(lr, float) or lr.encode()[0] != saved[0] or not np.array_equal(
+                        np.asarray(lr.encode()[1]), saved[1]):
+                    raise ValueError(f"state_dict param group {g} used an lr schedule: construct "
+                                     "the optimizer with the same schedule before loading")
+                values["lr"] = lr
+            self._checked({k2: x for k2, x in values.items() if k2 not in self.spec.fixed},
+                          f"state_dict param_groups.{g}.")
+            new_groups.append(values)
+        new_state = {}
+        for i, e in enumerate(entries):
+            prefix = f"state.{i}."
+            keys = {key[len(prefix):]: sd[key] for key in sd if key.startswith(prefix)}
+            if not keys:
+                continue
+            rows = [nm for nm in self.spec.slots if nm in keys]
+            slots = np.empty((len(rows), e.flat.size), dtype=e.dtype)
+            for r, nm in enumerate(rows):
+                if nm != self.spec.slots[r]:
+                    raise ValueError(f"state_dict state.{i} lacks slot {self.spec.slots[r]!r}")
+                x = np.asarray(keys[nm])
+                if x.shape != e.shape or x.dtype != e.dtype:
+                    raise ValueError(f"state_dict state.{i}.{nm} must have shape {e.shape} and dtype "
+                                     f"{e.dtype}, got {x.shape} {x.dtype}")
+                slots[r] = x.reshape(-1)
+            scalars = [float(np.asarray(keys[nm])) for nm, _ in self.spec.scalars]
+            new_state[i] = (int(np.asarray(keys["step"])), slots,
+                            np.array(scalars or [0.0], dtype=np.float64))
+        for group, values in zip(self.param_groups, new_groups):
+            group.update(values)
+        for i, e in enumerate(entries):
+            if i in new_state:
+                e.step, e.slots, e.scalars = new_state[i]
+            else:
+                e.step, e.slots, e.scalars = 0, None, None
+        self._count = int(np.asarray(sd["count"]))
+        for index in range(len(self.param_groups)):
+            self._refresh(index)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for g, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {g}")
+            lines += [f"    {k}: {x}" for k, x in group.items() if k != "params"]
+        return "\n".join(lines) + "\n)"
