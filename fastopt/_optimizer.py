@@ -245,6 +245,15 @@ class Optimizer:
                 k += 1
         self._count = count + 1
 
+    def _kernel_arguments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(slots, scalars, h) of a one-array optimizer, for loops that call the kernel directly."""
+        if len(self._entries) != 1 or len(self._entries[0]) != 1:
+            raise ValueError("_kernel_arguments needs an optimizer over exactly one array")
+        e = self._entries[0][0]
+        if e.slots is None:
+            self._init_state(e, self.param_groups[0])
+        return e.slots, e.scalars, self._hyper[0]
+
     # -- state ----------------------------------------------------------------
 
     @property

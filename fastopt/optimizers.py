@@ -187,3 +187,9 @@ class Lion(Optimizer):
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *,
                  maximize=False) -> None:
         super().__init__(params, lr=lr, betas=betas, weight_decay=weight_decay, maximize=maximize)
+
+
+CLASSES: dict[str, type[Optimizer]] = {
+    cls.spec.name: cls
+    for cls in (SGD, Adagrad, Adadelta, RMSprop, Adam, AdamW, Adamax, NAdam, RAdam, Rprop, ASGD, Lion)
+}

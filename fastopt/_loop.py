@@ -1,0 +1,138 @@
+"""The minimize iteration, written once and run two ways.
+
+``make_loop`` returns a plain Python closure over the objective, the kernel
+and a per-iteration hook. Run as it is, it drives a Python objective (and
+calls Python callbacks); wrapped in ``numba.njit``, the same source runs the
+whole loop compiled for a Numba objective. Only numba-compatible constructs
+appear here, and every O(n) helper it calls is a cached njit function.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._config import CACHE
+from .schedules import eval_schedule
+
+# st (int64):   [iteration, nfev, njev, status]
+# fl (float64): [f at x, f at x_good, gtol, ftol, clip_value, clip_norm, fd_step]
+IT, NFEV, NJEV, STATUS = 0, 1, 2, 3
+F, F_GOOD, GTOL, FTOL, CLIP_VALUE, CLIP_NORM, FD_STEP = 0, 1, 2, 3, 4, 5, 6
+
+RUNNING, CONVERGED_G, CONVERGED_F, MAXITER, NONFINITE, INTERRUPTED, CALLBACK_STOP = (
+    -1, 0, 4, 1, 2, 3, 99)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def grad_max_abs(g):
+    """max |g_i|, or NaN when any entry is NaN or infinite."""
+    m = 0.0
+    for i in range(g.size):
+        a = abs(g[i])
+        if not a < np.inf:
+            return np.nan
+        if a > m:
+            m = a
+    return m
+
+
+@njit(cache=CACHE, error_model="numpy")
+def clip_gradient(g, clip_value, clip_norm):
+    """Clip in place: each entry to [-clip_value, clip_value], then the L2 norm (torch's rule)."""
+    if clip_value > 0:
+        lo = -clip_value
+        for i in range(g.size):
+            if g[i] > clip_value:
+                g[i] = clip_value
+            elif g[i] < lo:
+                g[i] = lo
+    if clip_norm > 0:
+        total = 0.0
+        for i in range(g.size):
+            total += float(g[i]) * float(g[i])
+        coef = clip_norm / (np.sqrt(total) + 1e-6)
+        if coef < 1.0:
+            for i in range(g.size):
+                g[i] = g[i] * coef
+
+
+def make_loop(evaluate, kernel, hook):
+    """The loop over iterations ``st[IT]`` .. ``stop - 1``.
+
+    On entry ``f = fl[F]`` and ``g`` are the objective and gradient at ``x``.
+    ``x_good``/``fl[F_GOOD]`` hold the last iterate whose objective and
+    gradient were finite, which is what comes back after a fault.
+    """
+
+    def loop(x, g, x_good, g_good, args, s, c, h, sched_kind, sched_params, history, st, fl, stop):
+        while st[IT] < stop:
+            it = st[IT]
+            f = fl[F]
+            gmax = grad_max_abs(g)
+            if not (abs(f) < np.inf and gmax == gmax):
+                st[STATUS] = NONFINITE
+                return g
+            fl[F_GOOD] = f
+            x_good[:] = x
+            g_good[:] = g
+            history[it] = f
+            if hook(it, x, f):
+                st[STATUS] = CALLBACK_STOP
+                return g
+            if fl[GTOL] > 0 and gmax <= fl[GTOL]:
+                st[STATUS] = CONVERGED_G
+                return g
+            if fl[FTOL] > 0 and it > 0:
+                f_before = history[it - 1]
+                if abs(f_before - f) <= fl[FTOL] * max(1.0, abs(f), abs(f_before)):
+                    st[STATUS] = CONVERGED_F
+                    return g
+            if fl[CLIP_VALUE] > 0 or fl[CLIP_NORM] > 0:
+                clip_gradient(g, fl[CLIP_VALUE], fl[CLIP_NORM])
+            h[0] = eval_schedule(sched_kind, sched_params, it)
+            kernel(x, g, s, c, h, float(it + 1))
+            st[IT] = it + 1
+            fl[F], g = evaluate(x, args, st, fl)
+        return g
+
+    return loop
+
+
+def make_evaluate(fun, jac, mode):
+    """``evaluate(x, args, st, fl) -> (f, g)`` for ``jac`` mode 'callable', 'fun' or 'fd'.
+
+    'fd' is scipy's forward difference: step ``fd_step * max(1, |x_i|)``.
+    """
+
+    if mode == "callable":
+        def evaluate(x, args, st, fl):
+            st[NFEV] += 1
+            st[NJEV] += 1
+            return float(fun(x, *args)), jac(x, *args)
+    elif mode == "fun":
+        def evaluate(x, args, st, fl):
+            st[NFEV] += 1
+            st[NJEV] += 1
+            f, g = fun(x, *args)
+            return float(f), g
+    else:
+        def evaluate(x, args, st, fl):
+            f = float(fun(x, *args))
+            g = np.empty_like(x)
+            for i in range(x.size):
+                xi = x[i]
+                step = fl[FD_STEP] * max(1.0, abs(float(xi)))
+                x[i] = xi + step
+                step = float(x[i]) - float(xi)  # the step actually taken in x's dtype
+                g[i] = (float(fun(x, *args)) - f) / step
+                x[i] = xi
+            st[NFEV] += x.size + 1
+            return f, g
+
+    return evaluate
+
+
+@njit(cache=CACHE)
+def no_hook(it, x, f):
+    return False

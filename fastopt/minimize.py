@@ -1,0 +1,295 @@
+"""``fastopt.minimize``: scipy.optimize.minimize conventions, first-order methods.
+
+A Numba objective runs the whole loop compiled (``_loop.make_loop`` under
+``njit``); a Python objective runs the same loop source in Python. Both call
+the same cached optimizer kernel, so they produce the same iterates.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import time
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+from numba import njit
+from numba.core.registry import CPUDispatcher
+from scipy.optimize import OptimizeResult, OptimizeWarning
+
+from . import _loop
+from . import _validation as v
+from .optimizers import CLASSES
+from .registry import METHODS, get_spec
+from .schedules import ReduceLROnPlateau, Schedule, as_schedule
+
+__all__ = ["minimize", "METHODS"]
+
+_MESSAGES = {
+    _loop.CONVERGED_G: "Optimization terminated successfully: the gradient's max-norm is <= gtol.",
+    _loop.CONVERGED_F: "Optimization terminated successfully: the objective's relative change is <= ftol.",
+    _loop.MAXITER: "Maximum number of iterations has been exceeded.",
+    _loop.INTERRUPTED: "Interrupted by KeyboardInterrupt; x is the last iterate with a finite objective.",
+    _loop.CALLBACK_STOP: "`callback` raised `StopIteration`.",
+}
+
+# Loop settings every method accepts; the rest of `options` are the method's
+# hyperparameters.
+_LOOP_DEFAULTS = {"maxiter": 1000, "gtol": 1e-5, "ftol": 0.0, "disp": False,
+                  "clip_norm": None, "clip_value": None, "fd_step": np.finfo(float).eps ** 0.5}
+
+
+def _loop_options(method: str, options: dict, hyper_names) -> tuple[dict, dict]:
+    """Split ``options`` into (loop settings, hyperparameters); warn on unknown keys."""
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a dict, got {type(options).__name__}")
+    loop = dict(_LOOP_DEFAULTS)
+    hyper = {}
+    for key, value in options.items():
+        if key in hyper_names:
+            hyper[key] = value
+        elif key in loop:
+            loop[key] = value
+        elif key == "tol":  # what scipy.optimize.minimize(tol=...) passes on
+            if value is not None and "gtol" not in options:
+                loop["gtol"] = value
+        else:
+            warnings.warn(f"Unknown solver options: {key}", OptimizeWarning, stacklevel=3)
+    maxiter = loop["maxiter"]
+    if isinstance(maxiter, (bool, np.bool_)) or not isinstance(maxiter, numbers.Integral):
+        raise TypeError(f"options['maxiter'] must be an int, got {type(maxiter).__name__}")
+    if maxiter < 0:
+        raise ValueError(f"options['maxiter'] must be >= 0, got {maxiter}")
+    loop["maxiter"] = int(maxiter)
+    for key in ("gtol", "ftol"):
+        loop[key] = v.nonneg(f"options['{key}']", loop[key])
+    loop["fd_step"] = v.positive("options['fd_step']", loop["fd_step"])
+    for key in ("clip_norm", "clip_value"):
+        if loop[key] is not None:
+            loop[key] = v.positive(f"options['{key}']", loop[key])
+    loop["disp"] = bool(loop["disp"])
+    return loop, hyper
+
+
+def _prepare_x0(x0) -> np.ndarray:
+    x = np.array(x0, copy=True)
+    if x.dtype.kind in "biu":
+        x = x.astype(np.float64)
+    if x.dtype not in v.FLOAT_DTYPES:
+        raise TypeError(f"x0 must be real float32 or float64 numbers, got dtype {x.dtype}")
+    if x.ndim != 1:
+        if x.ndim == 0:
+            x = x.reshape(1)
+        else:
+            raise ValueError(f"x0 must be one-dimensional, got shape {x.shape}")
+    if x.size == 0:
+        raise ValueError("x0 must not be empty")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x0 must be finite (no NaN or inf)")
+    return np.ascontiguousarray(x)
+
+
+def _jac_mode(fun, jac) -> str:
+    if not callable(fun):
+        raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+    if jac is True:
+        return "fun"
+    if jac is None or jac is False:
+        return "fd"
+    if callable(jac):
+        return "callable"
+    if isinstance(jac, str):
+        if jac in ("2-point", "fd"):
+            return "fd"
+        raise ValueError(f"jac must be a callable, True, None or '2-point', got {jac!r}")
+    raise TypeError(f"jac must be a callable, True, None or '2-point', got {type(jac).__name__}")
+
+
+def _checked_gradient(g, x: np.ndarray, what: str) -> np.ndarray:
+    if not isinstance(g, np.ndarray):
+        g = np.asarray(g)
+    if g.shape != x.shape:
+        raise ValueError(f"{what} must return a gradient of shape {x.shape}, got shape {g.shape}")
+    if g.dtype != x.dtype:
+        raise TypeError(f"{what} must return a gradient of dtype {x.dtype} (the dtype of x0), "
+                        f"got {g.dtype}")
+    return np.ascontiguousarray(g)
+
+
+def _wants_result(callback) -> bool:
+    """scipy's rule: a callback whose only parameter is ``intermediate_result`` gets an OptimizeResult."""
+    if hasattr(callback, "stop_iteration"):  # already wrapped by scipy.optimize.minimize
+        return True
+    try:
+        params = inspect.signature(callback).parameters
+    except (TypeError, ValueError):
+        return False
+    return set(params) == {"intermediate_result"}
+
+
+_COMPILED: dict = {}
+
+
+def _compiled_loop(fun, jac, mode, kernel):
+    key = (fun, jac, mode, kernel)
+    if key not in _COMPILED:
+        evaluate = njit(_loop.make_evaluate(fun, jac, mode))
+        _COMPILED[key] = (njit(_loop.make_loop(evaluate, kernel, _loop.no_hook)), evaluate)
+    return _COMPILED[key]
+
+
+def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None,
+             callback: Callable | None = None, options: dict | None = None, *,
+             data=None, batch_size: int | None = None, validation_data=None) -> OptimizeResult:
+    """Minimize ``fun`` with a first-order method, in the style of ``scipy.optimize.minimize``.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args) -> float`` (or ``(float, gradient)`` with ``jac=True``).
+        A ``numba.njit`` function (with a jitted ``jac``) runs the whole loop
+        compiled, with no Python per iteration.
+    x0 : array_like, shape (n,)
+        Starting point; float32 stays float32, anything else becomes float64.
+    args : tuple
+        Extra arguments passed to ``fun`` and ``jac``.
+    method : str
+        A name from ``fastopt.METHODS`` (case-insensitive), default ``"adam"``.
+    jac : callable, True or None
+        The gradient ``jac(x, *args)``; ``True`` if ``fun`` returns
+        ``(f, g)``; ``None`` for forward finite differences, as scipy does.
+    callback : callable, optional
+        ``callback(intermediate_result)`` (an ``OptimizeResult``) or
+        ``callback(xk)``, called after each iteration; raising
+        ``StopIteration`` stops the run with ``status=99``. A callback runs
+        the Python loop even for a Numba objective.
+    options : dict, optional
+        The method's hyperparameters (as the optimizer class takes them) and
+        ``maxiter`` (1000), ``gtol`` (1e-5; stop when ``max|g| <= gtol``, 0
+        disables), ``ftol`` (0; stop when the relative change of ``f`` is
+        <= ftol), ``lr`` (a float or a ``fastopt.schedules`` schedule),
+        ``clip_value``, ``clip_norm`` (global L2 norm, torch's rule),
+        ``maximize``, ``fd_step`` and ``disp``. Unknown keys warn with
+        ``scipy.optimize.OptimizeWarning``.
+    data, batch_size, validation_data
+        Training over data; see the user guide ("batch, mini-batch and SGD").
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        ``x, fun, jac, nit, nfev, njev, status, success, message`` and
+        ``history`` (the objective at each iterate). Status 0 converged, 1
+        iteration limit, 2 non-finite objective or gradient (``x`` is the last
+        finite iterate), 3 interrupted, 99 stopped by the callback.
+    """
+    spec = get_spec(method)
+    if data is not None or batch_size is not None or validation_data is not None:
+        from .training import minimize_data  # data mode lives with the training loops
+        return minimize_data(fun, x0, args, spec, jac, callback, options,
+                             data=data, batch_size=batch_size, validation_data=validation_data)
+    mode = _jac_mode(fun, jac)
+    if not isinstance(args, tuple):
+        args = (args,)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    loop_opts, hyper = _loop_options(method, options, {h.name for h in spec.hypers})
+    x = _prepare_x0(x0)
+    lr = hyper.get("lr", spec.defaults["lr"])
+    plateau = lr if isinstance(lr, ReduceLROnPlateau) else None
+    schedule = as_schedule(lr, "options['lr']") if plateau is None else None
+    hyper["lr"] = plateau(0) if plateau is not None else schedule(0)
+    opt = CLASSES[spec.name](x, **{k: val for k, val in hyper.items()})
+    slots, scalars, h = opt._kernel_arguments()
+    kind, sched_params = (0, np.array([hyper["lr"]])) if schedule is None else schedule.encode()
+
+    maxiter = loop_opts["maxiter"]
+    st = np.zeros(4, dtype=np.int64)
+    st[_loop.STATUS] = _loop.RUNNING
+    fl = np.array([0.0, np.nan, loop_opts["gtol"], loop_opts["ftol"],
+                   loop_opts["clip_value"] or 0.0, loop_opts["clip_norm"] or 0.0,
+                   loop_opts["fd_step"]])
+    history = np.full(maxiter + 1, np.nan)
+    x_good = x.copy()
+
+    compiled = (isinstance(fun, CPUDispatcher) and callback is None and plateau is None
+                and (mode != "callable" or isinstance(jac, CPUDispatcher)))
+    if compiled:
+        loop, evaluate = _compiled_loop(fun, jac, mode, spec.kernel)
+    else:
+        evaluate = _loop.make_evaluate(fun, jac, mode)
+        wants_result = callback is not None and _wants_result(callback)
+
+        def hook(it, xk, f):
+            if plateau is not None and it > 0:
+                plateau.step(f)
+                h[0] = plateau(it)
+                sched_params[0] = h[0]
+            if callback is None or it == 0:
+                return False
+            try:
+                if wants_result:
+                    callback(OptimizeResult(x=xk.copy(), fun=f, nit=it))
+                else:
+                    callback(xk.copy())
+            except StopIteration:
+                return True
+            return bool(getattr(callback, "stop_iteration", False))
+
+        loop = _loop.make_loop(evaluate, spec.kernel, hook)
+
+    # The first evaluation runs in Python so that a wrong return is a clear error.
+    f0, g = evaluate(x, args, st, fl)
+    g = _checked_gradient(g, x, "jac" if mode == "callable" else "fun")
+    fl[_loop.F] = f0
+    g_good = np.zeros_like(x)
+    try:
+        if compiled:
+            # Chunks of growing length return to Python now and then, where a
+            # KeyboardInterrupt can be delivered without losing the state.
+            chunk = 256
+            while st[_loop.STATUS] == _loop.RUNNING and st[_loop.IT] < maxiter:
+                start = time.perf_counter()
+                g = loop(x, g, x_good, g_good, args, slots, scalars, h, kind, sched_params,
+                         history, st, fl, min(maxiter, st[_loop.IT] + chunk))
+                if time.perf_counter() - start < 0.05:
+                    chunk *= 4
+        else:
+            g = loop(x, g, x_good, g_good, args, slots, scalars, h, kind, sched_params, history,
+                     st, fl, maxiter)
+    except KeyboardInterrupt:
+        st[_loop.STATUS] = _loop.INTERRUPTED
+
+    status = int(st[_loop.STATUS])
+    nit = int(st[_loop.IT])
+    if status == _loop.RUNNING:  # ran out of iterations: check the last evaluation too
+        f_last = fl[_loop.F]
+        if np.isfinite(f_last) and np.all(np.isfinite(g)):
+            status = _loop.MAXITER
+            history[nit] = f_last
+            x_good, g_good, fl[_loop.F_GOOD] = x, np.asarray(g), f_last
+        else:
+            status = _loop.NONFINITE
+    if status == _loop.NONFINITE:
+        message = (f"Stopped: non-finite objective or gradient at iteration {nit}; "
+                   f"x is the last finite iterate.")
+        last = nit - 1 if nit > 0 else 0
+    else:
+        message = _MESSAGES[status]
+        last = nit
+    if np.isnan(fl[_loop.F_GOOD]):  # the very first point was not finite
+        fl[_loop.F_GOOD] = fl[_loop.F]
+        g_good = np.asarray(g)
+    result = OptimizeResult(
+        x=x_good, fun=float(fl[_loop.F_GOOD]), jac=g_good, nit=nit if status != _loop.NONFINITE
+        else max(nit - 1, 0), nfev=int(st[_loop.NFEV]), njev=int(st[_loop.NJEV]), status=status,
+        success=status in (_loop.CONVERGED_G, _loop.CONVERGED_F), message=message,
+        history=history[: last + 1].copy())
+    if status == _loop.CONVERGED_F:
+        result.status = 0
+    if loop_opts["disp"]:
+        print(f"{message}\n         Current function value: {result.fun:.6g}\n"
+              f"         Iterations: {result.nit}\n         Function evaluations: {result.nfev}")
+    return result
