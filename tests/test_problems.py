@@ -1,5 +1,6 @@
 """Tests for fastopt.problems: gradients, minima, dtypes, registry, validation."""
 
+import pathlib
 import subprocess
 import sys
 
@@ -131,7 +132,8 @@ def test_saddle_is_a_saddle_at_origin():
     f, g = problems.saddle(np.zeros(2))
     assert f == 0.0 and not g.any()
     # descent along x, ascent along y: a saddle, and both minima have -1/4
-    assert problems.saddle_value(np.array([0.1, 0.0])) < 0 < problems.saddle_value(np.array([0.0, 0.1]))
+    assert problems.saddle_value(np.array([0.1, 0.0])) < 0.0
+    assert problems.saddle_value(np.array([0.0, 0.1])) > 0.0
     assert problems.saddle_value(np.array([-1.0, 0.0])) == -0.25
 
 
@@ -244,12 +246,8 @@ def test_import_compiles_nothing():
             "fs = [getattr(p, n) for n in dir(p) if hasattr(getattr(p, n), 'signatures')]\n"
             "assert len(fs) >= 21, len(fs)\n"
             "assert all(not f.signatures for f in fs), [f for f in fs if f.signatures]\n")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(_repo_root()))
-
-
-def _repo_root():
-    import pathlib
-    return pathlib.Path(problems.__file__).resolve().parent.parent
+    repo_root = pathlib.Path(problems.__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=repo_root)
 
 
 # ---------------------------------------------------------------- property
