@@ -1,0 +1,155 @@
+"""One training epoch over mini-batches, written once and run two ways.
+
+As with ``_loop``, ``make_epoch`` returns a plain Python closure: run as it
+is for a Python objective, or under ``numba.njit`` for a Numba objective, so
+that a whole epoch runs compiled. The data is a tuple of 1 to 4 arrays that
+share their first axis; ``ARITY`` is a closure constant, so Numba prunes the
+branches for the other arities before typing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._config import CACHE
+from ._loop import NONFINITE, clip_gradient, grad_max_abs
+from .schedules import eval_schedule
+
+MAX_ARITY = 4
+
+# st (int64):   [step count, batch within the epoch, nfev, status, n, batch_size, n_batches, gather]
+# fl (float64): [loss sum of this epoch, clip_value, clip_norm, l2, l1, grad_noise eta,
+#                grad_noise gamma, input_noise sigma]
+IT, BATCH, NFEV, STATUS, N, BATCH_SIZE, N_BATCHES, GATHER = range(8)
+LOSS_SUM, CLIP_VALUE, CLIP_NORM, L2, L1, NOISE_ETA, NOISE_GAMMA, INPUT_NOISE = range(8)
+
+
+@njit(cache=CACHE)
+def seed_noise(seed):
+    """Seed Numba's generator (used by the noise helpers, in both loop flavours)."""
+    np.random.seed(seed)
+
+
+@njit(cache=CACHE)
+def add_gaussian(a, sigma):
+    """a += sigma * N(0, 1), elementwise, in place (any shape, C-contiguous)."""
+    flat = a.reshape(-1)
+    for i in range(flat.size):
+        flat[i] += sigma * np.random.standard_normal()
+
+
+@njit(cache=CACHE)
+def take_rows(a, order, lo, hi, out):
+    """out[j] = a[order[lo + j]] for j < hi - lo, for 1-D or 2-D ``a``."""
+    src = a.reshape((a.shape[0], -1))
+    dst = out.reshape((out.shape[0], -1))
+    for j in range(hi - lo):
+        r = order[lo + j]
+        for k in range(src.shape[1]):
+            dst[j, k] = src[r, k]
+
+
+@njit(cache=CACHE, error_model="numpy")
+def penalize(x, g, l2, skip):
+    """Add (l2 / 2) ||x||^2 (all but the last ``skip`` entries) to the loss and its gradient."""
+    total = 0.0
+    for i in range(x.size - skip):
+        total += float(x[i]) * float(x[i])
+        g[i] += l2 * x[i]
+    return 0.5 * l2 * total
+
+
+@njit(cache=CACHE, error_model="numpy")
+def soft_threshold(x, threshold, skip):
+    """The L1 proximal step: shrink every entry (but the last ``skip``) toward 0 by ``threshold``."""
+    for i in range(x.size - skip):
+        if x[i] > threshold:
+            x[i] -= threshold
+        elif x[i] < -threshold:
+            x[i] += threshold
+        else:
+            x[i] = 0.0
+
+
+def make_batcher(arity: int):
+    """``batch(arrays, lo, hi)``: the tuple of row slices (views) of 1 to 4 arrays."""
+
+    def batch(arrays, lo, hi):
+        if arity == 1:
+            return (arrays[0][lo:hi],)
+        if arity == 2:
+            return (arrays[0][lo:hi], arrays[1][lo:hi])
+        if arity == 3:
+            return (arrays[0][lo:hi], arrays[1][lo:hi], arrays[2][lo:hi])
+        return (arrays[0][lo:hi], arrays[1][lo:hi], arrays[2][lo:hi], arrays[3][lo:hi])
+
+    def gather(arrays, buffers, order, lo, hi):
+        take_rows(arrays[0], order, lo, hi, buffers[0])
+        if arity >= 2:
+            take_rows(arrays[1], order, lo, hi, buffers[1])
+        if arity >= 3:
+            take_rows(arrays[2], order, lo, hi, buffers[2])
+        if arity >= 4:
+            take_rows(arrays[3], order, lo, hi, buffers[3])
+
+    return batch, gather
+
+
+def make_evaluate(fun, jac, mode):
+    """``evaluate(x, batch, args) -> (f, g)`` on one batch; mode 'fun' (jac=True) or 'callable'."""
+    if mode == "fun":
+        def evaluate(x, batch, args):
+            f, g = fun(x, *(batch + args))
+            return float(f), g
+    else:
+        def evaluate(x, batch, args):
+            both = batch + args
+            return float(fun(x, *both)), jac(x, *both)
+    return evaluate
+
+
+def make_epoch(evaluate, kernel, arity: int, wrap=lambda f: f):
+    """The epoch: batches ``st[BATCH]`` .. ``st[N_BATCHES] - 1`` in the given row order.
+
+    ``wrap`` is applied to the helpers built here (``numba.njit`` for the
+    compiled flavour).
+    """
+    batch_of, gather = (wrap(f) for f in make_batcher(arity))
+
+    def epoch(x, x_good, data, buffers, args, order, s, c, h, sched_kind, sched_params, skip,
+              st, fl):
+        n, size = st[N], st[BATCH_SIZE]
+        while st[BATCH] < st[N_BATCHES]:
+            lo = st[BATCH] * size
+            hi = min(n, lo + size)
+            if st[GATHER]:
+                gather(data, buffers, order, lo, hi)
+                batch = batch_of(buffers, 0, hi - lo)
+                if fl[INPUT_NOISE] > 0:
+                    add_gaussian(batch[0], fl[INPUT_NOISE])
+            else:
+                batch = batch_of(data, lo, hi)
+            f, g = evaluate(x, batch, args)
+            st[NFEV] += 1
+            if not (abs(f) < np.inf and grad_max_abs(g) == grad_max_abs(g)):
+                st[STATUS] = NONFINITE
+                return g
+            x_good[:] = x
+            if fl[L2] > 0:
+                f += penalize(x, g, fl[L2], skip)
+            fl[LOSS_SUM] += f * (hi - lo)
+            t = st[IT]
+            if fl[NOISE_ETA] > 0:  # annealed gradient noise, variance eta / (1 + t)^gamma
+                add_gaussian(g, np.sqrt(fl[NOISE_ETA] / (1.0 + t) ** fl[NOISE_GAMMA]))
+            if fl[CLIP_VALUE] > 0 or fl[CLIP_NORM] > 0:
+                clip_gradient(g, fl[CLIP_VALUE], fl[CLIP_NORM])
+            h[0] = eval_schedule(sched_kind, sched_params, t)
+            kernel(x, g, s, c, h, float(t + 1))
+            if fl[L1] > 0:
+                soft_threshold(x, h[0] * fl[L1], skip)
+            st[IT] = t + 1
+            st[BATCH] += 1
+        return g
+
+    return epoch

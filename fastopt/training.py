@@ -1,0 +1,315 @@
+"""Training over data: full-batch, mini-batch and stochastic gradient descent.
+
+``fastopt.minimize(fun, x0, data=(X, y, ...), batch_size=...)`` lands here.
+Python drives the epochs (shuffling, validation, early stopping, callbacks);
+each epoch runs the single source of ``_epoch.make_epoch``, compiled when
+``fun`` is a Numba function.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+import warnings
+
+import numpy as np
+from numba import njit
+from numba.core.registry import CPUDispatcher
+from scipy.optimize import OptimizeResult, OptimizeWarning
+
+from . import _epoch, _loop
+from . import _validation as v
+from . import losses
+from .optimizers import CLASSES
+from .schedules import ReduceLROnPlateau, as_schedule
+
+_DEFAULTS = {
+    "epochs": 10, "shuffle": True, "seed": None, "drop_last": False, "disp": False,
+    "clip_norm": None, "clip_value": None, "l2": 0.0, "l1": 0.0, "penalty_skip": 0,
+    "grad_noise": 0.0, "grad_noise_gamma": 0.55, "input_noise": 0.0,
+    "early_stopping": None, "validation_fraction": None, "patience": 10, "min_delta": 0.0,
+    "restore_best": True, "maxiter": None,
+}
+# minimize's options that mean nothing over data: accepted silently.
+_IGNORED = {"gtol", "ftol", "tol", "fd_step"}
+
+
+def _int_option(name, value, low):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"options['{name}'] must be an int, got {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"options['{name}'] must be >= {low}, got {value}")
+    return int(value)
+
+
+def _options(options, hyper_names):
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a dict, got {type(options).__name__}")
+    opts, hyper = dict(_DEFAULTS), {}
+    for key, value in options.items():
+        if key in hyper_names:
+            hyper[key] = value
+        elif key in opts:
+            opts[key] = value
+        elif key not in _IGNORED:
+            warnings.warn(f"Unknown solver options: {key}", OptimizeWarning, stacklevel=4)
+    opts["epochs"] = _int_option("epochs", opts["epochs"], 0)
+    opts["patience"] = _int_option("patience", opts["patience"], 1)
+    opts["penalty_skip"] = _int_option("penalty_skip", opts["penalty_skip"], 0)
+    if opts["maxiter"] is not None:
+        opts["maxiter"] = _int_option("maxiter", opts["maxiter"], 0)
+    if opts["seed"] is not None:
+        opts["seed"] = _int_option("seed", opts["seed"], 0)
+    for key in ("l2", "l1", "grad_noise", "grad_noise_gamma", "input_noise", "min_delta"):
+        opts[key] = v.nonneg(f"options['{key}']", opts[key])
+    for key in ("clip_norm", "clip_value"):
+        if opts[key] is not None:
+            opts[key] = v.positive(f"options['{key}']", opts[key])
+    if opts["validation_fraction"] is not None:
+        opts["validation_fraction"] = v.real("options['validation_fraction']",
+                                             opts["validation_fraction"], low=0.0, high=1.0,
+                                             low_open=True, high_open=True)
+    for key in ("shuffle", "drop_last", "restore_best"):
+        opts[key] = v.flag(f"options['{key}']", opts[key])
+    return opts, hyper
+
+
+def _arrays(name: str, arrays) -> tuple:
+    if isinstance(arrays, np.ndarray) or not isinstance(arrays, (tuple, list)):
+        raise TypeError(f"{name} must be a tuple of arrays (X, y, ...), got {type(arrays).__name__}")
+    if not 1 <= len(arrays) <= _epoch.MAX_ARITY:
+        raise ValueError(f"{name} must hold 1 to {_epoch.MAX_ARITY} arrays, got {len(arrays)}")
+    out = []
+    for i, a in enumerate(arrays):
+        a = np.asarray(a)
+        if a.dtype.kind not in "fiub":
+            raise TypeError(f"{name}[{i}] must be numeric, got dtype {a.dtype}")
+        if a.ndim not in (1, 2):
+            raise ValueError(f"{name}[{i}] must be 1-D or 2-D, got shape {a.shape}")
+        if a.dtype.kind == "b":
+            a = a.astype(np.float64)
+        out.append(np.ascontiguousarray(a))
+    n = out[0].shape[0]
+    for i, a in enumerate(out):
+        if a.shape[0] != n:
+            raise ValueError(f"{name} arrays must share their first axis: {name}[0] has {n} rows, "
+                             f"{name}[{i}] has {a.shape[0]}")
+    if n == 0:
+        raise ValueError(f"{name} must not be empty")
+    return tuple(out)
+
+
+def _raise_if_nonfinite(arrays, name: str, rows=None) -> None:
+    """Name the array and row holding a NaN or inf.
+
+    Data is not scanned up front (that would cost as much as an epoch):
+    the loss reads every value anyway, so a non-finite batch is traced back
+    to its input here, before the run is reported as diverged.
+    """
+    for i, a in enumerate(arrays):
+        if a.dtype.kind != "f":
+            continue
+        part = a if rows is None else a[rows]
+        bad = ~np.isfinite(part.reshape(part.shape[0], -1)).all(axis=1)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0]) if rows is None else int(np.asarray(rows)[bad][0])
+            raise ValueError(f"{name}[{i}] contains NaN or inf (row {row})")
+
+
+def _check_labels(fun, arrays, name):
+    """Label rules of the built-in losses, checked before training starts."""
+    if fun is losses.logistic and len(arrays) >= 2:
+        y = arrays[1]
+        if y.ndim != 1 or np.any((y < 0) | (y > 1)):
+            raise ValueError(f"{name}[1] must hold labels in [0, 1] for fastopt.losses.logistic")
+    if fun is losses.softmax and len(arrays) >= 2:
+        Y = arrays[1]
+        if Y.ndim != 2 or np.any(Y < 0) or not np.allclose(Y.sum(axis=1), 1.0):
+            raise ValueError(f"{name}[1] must be one-hot rows (fastopt.losses.one_hot) for "
+                             "fastopt.losses.softmax")
+
+
+_COMPILED: dict = {}
+
+
+def _compiled_epoch(fun, jac, mode, kernel, arity):
+    key = (fun, jac, mode, kernel, arity)
+    if key not in _COMPILED:
+        evaluate = njit(_epoch.make_evaluate(fun, jac, mode))
+        _COMPILED[key] = (njit(_epoch.make_epoch(evaluate, kernel, arity, njit)), evaluate)
+    return _COMPILED[key]
+
+
+def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_size,
+                  validation_data) -> OptimizeResult:
+    """Data mode of ``fastopt.minimize``; see its docstring and the user guide."""
+    from .minimize import _checked_gradient, _prepare_x0, _wants_result
+
+    if not callable(fun):
+        raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+    if jac is True:
+        mode = "fun"
+    elif callable(jac):
+        mode = "callable"
+    else:
+        raise ValueError("data mode needs gradients: pass jac=True (fun returns (f, g)) or a "
+                         "callable jac")
+    if not isinstance(args, tuple):
+        args = (args,)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    if data is None:
+        raise ValueError("batch_size and validation_data need data=(X, y, ...)")
+    opts, hyper = _options(options, {h.name for h in spec.hypers})
+    data = _arrays("data", data)
+    _check_labels(fun, data, "data")
+    if validation_data is not None:
+        validation_data = _arrays("validation_data", validation_data)
+        _check_labels(fun, validation_data, "validation_data")
+        if len(validation_data) != len(data) or any(
+                a.shape[1:] != b.shape[1:] for a, b in zip(data, validation_data)):
+            raise ValueError("validation_data must hold arrays shaped like data's (but rows)")
+    x = _prepare_x0(x0)
+    rng = np.random.default_rng(opts["seed"])
+    if opts["validation_fraction"] is not None:
+        if validation_data is not None:
+            raise ValueError("give validation_data or options['validation_fraction'], not both")
+        n_all = data[0].shape[0]
+        n_val = int(np.ceil(opts["validation_fraction"] * n_all))
+        if not 0 < n_val < n_all:
+            raise ValueError("options['validation_fraction'] leaves no training or no validation rows")
+        perm = rng.permutation(n_all)
+        validation_data = tuple(np.ascontiguousarray(a[perm[:n_val]]) for a in data)
+        data = tuple(np.ascontiguousarray(a[perm[n_val:]]) for a in data)
+    n = data[0].shape[0]
+    if batch_size is None:
+        size = n
+    else:
+        size = _int_option("batch_size", batch_size, 1) if not isinstance(batch_size, bool) else None
+        if size is None:
+            raise TypeError("batch_size must be an int or None, got bool")
+        size = min(size, n)
+    n_batches = n // size if opts["drop_last"] else -(-n // size)
+    if n_batches == 0:
+        raise ValueError("options['drop_last'] with batch_size > rows leaves no batch")
+    early = opts["early_stopping"]
+    early = validation_data is not None if early is None else v.flag("options['early_stopping']", early)
+    if early and validation_data is None:
+        raise ValueError("options['early_stopping'] needs validation_data or "
+                         "options['validation_fraction']")
+    if opts["penalty_skip"] > x.size:
+        raise ValueError(f"options['penalty_skip'] must be <= x0.size = {x.size}")
+
+    lr = hyper.get("lr", spec.defaults["lr"])
+    plateau = lr if isinstance(lr, ReduceLROnPlateau) else None
+    schedule = None if plateau is not None else as_schedule(lr, "options['lr']")
+    hyper["lr"] = plateau(0) if plateau is not None else schedule(0)
+    opt = CLASSES[spec.name](x, **hyper)
+    slots, scalars, h = opt._kernel_arguments()
+    kind, sched_params = (0, np.array([hyper["lr"]])) if schedule is None else schedule.encode()
+
+    gather = opts["shuffle"] or opts["input_noise"] > 0
+    buffers = tuple(np.empty((size,) + a.shape[1:], dtype=a.dtype) for a in data)
+    st = np.array([0, 0, 0, _loop.RUNNING, n, size, n_batches, int(gather)], dtype=np.int64)
+    fl = np.array([0.0, opts["clip_value"] or 0.0, opts["clip_norm"] or 0.0, opts["l2"], opts["l1"],
+                   opts["grad_noise"], opts["grad_noise_gamma"], opts["input_noise"]])
+    compiled = isinstance(fun, CPUDispatcher) and (mode == "fun" or isinstance(jac, CPUDispatcher))
+    arity = len(data)
+    if compiled:
+        epoch, evaluate = _compiled_epoch(fun, jac, mode, spec.kernel, arity)
+    else:
+        evaluate = _epoch.make_evaluate(fun, jac, mode)
+        epoch = _epoch.make_epoch(evaluate, spec.kernel, arity)
+
+    # One evaluation up front, in Python, so that a wrong return is a clear error.
+    f_check, g_check = evaluate(x, _epoch.make_batcher(arity)[0](data, 0, min(n, size)), args)
+    _checked_gradient(g_check, x, "jac" if mode == "callable" else "fun")
+    _epoch.seed_noise(int(rng.integers(2 ** 31)))
+
+    order = np.arange(n, dtype=np.int64)
+    x_good = x.copy()
+    g = g_check
+    history, val_history = [], []
+    best_val, best_epoch, best_x, wait = np.inf, -1, None, 0
+    status, message = None, ""
+    wants_result = callback is not None and _wants_result(callback)
+    started = time.perf_counter()
+    try:
+        for e in range(opts["epochs"]):
+            if opts["shuffle"]:
+                order = rng.permutation(n).astype(np.int64)
+            st[_epoch.BATCH] = 0
+            if opts["maxiter"] is not None:
+                st[_epoch.N_BATCHES] = min(n_batches, opts["maxiter"] - st[_epoch.IT])
+            fl[_epoch.LOSS_SUM] = 0.0
+            g = epoch(x, x_good, data, buffers, args, order, slots, scalars, h, kind, sched_params,
+                      opts["penalty_skip"], st, fl)
+            if st[_epoch.STATUS] == _loop.NONFINITE:
+                lo = st[_epoch.BATCH] * size
+                _raise_if_nonfinite(data, "data", order[lo:lo + size])
+                status = _loop.NONFINITE
+                message = (f"Stopped: non-finite objective or gradient in epoch {e} at step "
+                           f"{st[_epoch.IT]}; x is the last finite iterate.")
+                x[:] = x_good
+                break
+            rows = min(n, st[_epoch.N_BATCHES] * size)
+            history.append(fl[_epoch.LOSS_SUM] / max(rows, 1))
+            if validation_data is not None:
+                f_val = evaluate(x, validation_data, args)[0]
+                if not np.isfinite(f_val):
+                    _raise_if_nonfinite(validation_data, "validation_data")
+                val_history.append(f_val)
+                if f_val < best_val - opts["min_delta"]:
+                    best_val, best_epoch, best_x, wait = f_val, e, x.copy(), 0
+                else:
+                    wait += 1
+            if plateau is not None:
+                plateau.step(val_history[-1] if val_history else history[-1])
+                sched_params[0] = plateau(e + 1)
+            if opts["disp"]:
+                extra = f", validation loss {val_history[-1]:.6g}" if val_history else ""
+                print(f"epoch {e + 1}/{opts['epochs']}: loss {history[-1]:.6g}{extra}")
+            if callback is not None:
+                try:
+                    if wants_result:
+                        callback(OptimizeResult(x=x.copy(), fun=history[-1], nit=int(st[_epoch.IT]),
+                                                epoch=e, history=np.array(history)))
+                    else:
+                        callback(x.copy())
+                    stop = bool(getattr(callback, "stop_iteration", False))
+                except StopIteration:
+                    stop = True
+                if stop:
+                    status, message = _loop.CALLBACK_STOP, "`callback` raised `StopIteration`."
+                    break
+            if early and wait >= opts["patience"]:
+                status = 0
+                message = (f"Early stopping: no validation improvement > min_delta for "
+                           f"{opts['patience']} epochs; best epoch {best_epoch}.")
+                break
+            if opts["maxiter"] is not None and st[_epoch.IT] >= opts["maxiter"]:
+                status, message = _loop.MAXITER, "Maximum number of iterations has been exceeded."
+                break
+    except KeyboardInterrupt:
+        status = _loop.INTERRUPTED
+        message = "Interrupted by KeyboardInterrupt; x is the last finite iterate."
+        x[:] = x_good
+    if status is None:
+        status, message = 0, f"Completed {len(history)} epoch(s)."
+    restored = early and opts["restore_best"] and best_x is not None and status != _loop.NONFINITE
+    if restored:
+        x[:] = best_x
+        message += f" Restored the best epoch ({best_epoch})."
+    result = OptimizeResult(
+        x=x, fun=float(history[-1]) if history else float(f_check), jac=np.asarray(g),
+        nit=int(st[_epoch.IT]), nfev=int(st[_epoch.NFEV]) + 1, njev=int(st[_epoch.NFEV]) + 1,
+        status=status, success=status == 0, message=message, history=np.array(history),
+        epochs=len(history), time=time.perf_counter() - started)
+    if validation_data is not None:
+        result.val_history = np.array(val_history)
+        result.best_epoch = best_epoch
+        if restored:
+            result.fun = float(history[best_epoch])
+    return result
