@@ -293,6 +293,9 @@ class Optimizer:
             for key, x in group.items():
                 if key == "params":
                     continue
+                if key == "lr" and hasattr(x, "state_vector"):  # ReduceLROnPlateau
+                    sd[f"param_groups.{g}.lr_plateau_state"] = x.state_vector()
+                    continue
                 if key == "lr" and not isinstance(x, float):
                     kind, params = x.encode()
                     sd[f"param_groups.{g}.lr_schedule_kind"] = int(kind)
@@ -319,13 +322,13 @@ class Optimizer:
                 raise ValueError(f"state_dict param_groups.{g}.params do not match this optimizer's groups")
             k += len(self._entries[g])
         # Check everything first so that a bad dict changes nothing.
-        new_groups = []
+        new_groups, plateau_states = [], []
         for g, group in enumerate(self.param_groups):
             values = {}
             prefix = f"param_groups.{g}."
             for key, x in sd.items():
-                if key.startswith(prefix) and key[len(prefix):] not in ("params", "lr_schedule_kind",
-                                                                          "lr_schedule_params"):
+                if key.startswith(prefix) and key[len(prefix):] not in (
+                        "params", "lr_schedule_kind", "lr_schedule_params", "lr_plateau_state"):
                     x = np.asarray(x)
                     values[key[len(prefix):]] = (tuple(float(y) for y in x) if x.ndim == 1
                                                  else x.item())
@@ -338,6 +341,13 @@ class Optimizer:
                     raise ValueError(f"state_dict param group {g} used an lr schedule: construct "
                                      "the optimizer with the same schedule before loading")
                 values["lr"] = lr
+            if prefix + "lr_plateau_state" in sd:
+                lr = group["lr"]
+                if not hasattr(lr, "load_state_vector"):
+                    raise ValueError(f"state_dict param group {g} used ReduceLROnPlateau: construct "
+                                     "the optimizer with one before loading")
+                values["lr"] = lr
+                plateau_states.append((lr, sd[prefix + "lr_plateau_state"]))
             self._checked({k2: x for k2, x in values.items() if k2 not in self.spec.fixed},
                           f"state_dict param_groups.{g}.")
             new_groups.append(values)
@@ -362,6 +372,8 @@ class Optimizer:
                             np.array(scalars or [0.0], dtype=np.float64))
         for group, values in zip(self.param_groups, new_groups):
             group.update(values)
+        for plateau, state in plateau_states:
+            plateau.load_state_vector(state)
         for i, e in enumerate(entries):
             if i in new_state:
                 e.step, e.slots, e.scalars = new_state[i]

@@ -10,9 +10,10 @@ hands that to ``fastopt.minimize`` with its method name.
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from scipy.optimize import OptimizeResult
+if TYPE_CHECKING:
+    from scipy.optimize import OptimizeResult
 
 from .minimize import minimize
 from .registry import METHODS, REGISTRY

@@ -16,7 +16,6 @@ from typing import Any, Callable
 import numpy as np
 from numba import njit
 from numba.core.registry import CPUDispatcher
-from scipy.optimize import OptimizeResult, OptimizeWarning
 
 from . import _loop
 from . import _validation as v
@@ -57,6 +56,8 @@ def _loop_options(method: str, options: dict, hyper_names) -> tuple[dict, dict]:
             if value is not None and "gtol" not in options:
                 loop["gtol"] = value
         else:
+            from scipy.optimize import OptimizeWarning  # scipy.optimize is slow to import
+
             warnings.warn(f"Unknown solver options: {key}", OptimizeWarning, stacklevel=3)
     maxiter = loop["maxiter"]
     if isinstance(maxiter, (bool, np.bool_)) or not isinstance(maxiter, numbers.Integral):
@@ -143,7 +144,7 @@ def _compiled_loop(fun, jac, mode, kernel):
 
 def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None,
              callback: Callable | None = None, options: dict | None = None, *,
-             data=None, batch_size: int | None = None, validation_data=None) -> OptimizeResult:
+             data=None, batch_size: int | None = None, validation_data=None) -> "OptimizeResult":
     """Minimize ``fun`` with a first-order method, in the style of ``scipy.optimize.minimize``.
 
     Parameters
@@ -185,6 +186,8 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
         iteration limit, 2 non-finite objective or gradient (``x`` is the last
         finite iterate), 3 interrupted, 99 stopped by the callback.
     """
+    from scipy.optimize import OptimizeResult  # imported on first use: it is slow to import
+
     spec = get_spec(method)
     if data is not None or batch_size is not None or validation_data is not None:
         from .training import minimize_data  # data mode lives with the training loops

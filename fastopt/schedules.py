@@ -768,6 +768,19 @@ class ReduceLROnPlateau(Schedule):
         _count(count)
         return self.current_lr
 
+    def state_vector(self) -> np.ndarray:
+        """The mutable state (current lr, best, bad epochs, cooldown, steps) as float64."""
+        return np.array([self.current_lr, self.best, self.num_bad_epochs, self.cooldown_counter,
+                         self.last_epoch], dtype=np.float64)
+
+    def load_state_vector(self, state) -> None:
+        """Restore what ``state_vector`` returned."""
+        state = np.asarray(state, dtype=np.float64)
+        if state.shape != (5,):
+            raise ValueError(f"state must have shape (5,), got {state.shape}")
+        self.current_lr, self.best = float(state[0]), float(state[1])
+        self.num_bad_epochs, self.cooldown_counter, self.last_epoch = (int(x) for x in state[2:])
+
     def encode(self) -> tuple[int, np.ndarray]:
         """Not available: raises TypeError (the rate depends on run-time metrics)."""
         raise TypeError("ReduceLROnPlateau cannot be encoded for compiled loops: its learning "

@@ -15,7 +15,6 @@ import warnings
 import numpy as np
 from numba import njit
 from numba.core.registry import CPUDispatcher
-from scipy.optimize import OptimizeResult, OptimizeWarning
 
 from . import _epoch, _loop
 from . import _validation as v
@@ -28,7 +27,7 @@ _DEFAULTS = {
     "clip_norm": None, "clip_value": None, "l2": 0.0, "l1": 0.0, "penalty_skip": 0,
     "grad_noise": 0.0, "grad_noise_gamma": 0.55, "input_noise": 0.0,
     "early_stopping": None, "validation_fraction": None, "patience": 10, "min_delta": 0.0,
-    "restore_best": True, "maxiter": None,
+    "restore_best": True, "maxiter": None, "optimizer_state": None, "progress": False,
 }
 # minimize's options that mean nothing over data: accepted silently.
 _IGNORED = {"gtol", "ftol", "tol", "fd_step"}
@@ -54,6 +53,8 @@ def _options(options, hyper_names):
         elif key in opts:
             opts[key] = value
         elif key not in _IGNORED:
+            from scipy.optimize import OptimizeWarning
+
             warnings.warn(f"Unknown solver options: {key}", OptimizeWarning, stacklevel=4)
     opts["epochs"] = _int_option("epochs", opts["epochs"], 0)
     opts["patience"] = _int_option("patience", opts["patience"], 1)
@@ -131,6 +132,19 @@ def _check_labels(fun, arrays, name):
                              "fastopt.losses.softmax")
 
 
+def _progress_bar(progress, total):
+    """A tqdm bar when asked for and tqdm is installed (an optional dependency)."""
+    if not progress:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        warnings.warn("options['progress'] needs tqdm (pip install tqdm); continuing without",
+                      RuntimeWarning, stacklevel=4)
+        return None
+    return tqdm(total=total, unit="epoch", leave=False)
+
+
 _COMPILED: dict = {}
 
 
@@ -143,8 +157,10 @@ def _compiled_epoch(fun, jac, mode, kernel, arity):
 
 
 def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_size,
-                  validation_data) -> OptimizeResult:
+                  validation_data):
     """Data mode of ``fastopt.minimize``; see its docstring and the user guide."""
+    from scipy.optimize import OptimizeResult
+
     from .minimize import _checked_gradient, _prepare_x0, _wants_result
 
     if not callable(fun):
@@ -207,12 +223,15 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     schedule = None if plateau is not None else as_schedule(lr, "options['lr']")
     hyper["lr"] = plateau(0) if plateau is not None else schedule(0)
     opt = CLASSES[spec.name](x, **hyper)
+    if opts["optimizer_state"] is not None:
+        opt.load_state_dict(opts["optimizer_state"])
     slots, scalars, h = opt._kernel_arguments()
     kind, sched_params = (0, np.array([hyper["lr"]])) if schedule is None else schedule.encode()
+    steps_before = opt._entries[0][0].step
 
     gather = opts["shuffle"] or opts["input_noise"] > 0
     buffers = tuple(np.empty((size,) + a.shape[1:], dtype=a.dtype) for a in data)
-    st = np.array([0, 0, 0, _loop.RUNNING, n, size, n_batches, int(gather)], dtype=np.int64)
+    st = np.array([steps_before, 0, 0, _loop.RUNNING, n, size, n_batches, int(gather)], dtype=np.int64)
     fl = np.array([0.0, opts["clip_value"] or 0.0, opts["clip_norm"] or 0.0, opts["l2"], opts["l1"],
                    opts["grad_noise"], opts["grad_noise_gamma"], opts["input_noise"]])
     compiled = isinstance(fun, CPUDispatcher) and (mode == "fun" or isinstance(jac, CPUDispatcher))
@@ -236,6 +255,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     status, message = None, ""
     wants_result = callback is not None and _wants_result(callback)
     started = time.perf_counter()
+    bar = _progress_bar(opts["progress"], opts["epochs"])
     try:
         for e in range(opts["epochs"]):
             if opts["shuffle"]:
@@ -268,6 +288,9 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
             if plateau is not None:
                 plateau.step(val_history[-1] if val_history else history[-1])
                 sched_params[0] = plateau(e + 1)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=history[-1], **({"val": val_history[-1]} if val_history else {}))
             if opts["disp"]:
                 extra = f", validation loss {val_history[-1]:.6g}" if val_history else ""
                 print(f"epoch {e + 1}/{opts['epochs']}: loss {history[-1]:.6g}{extra}")
@@ -296,6 +319,9 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
         status = _loop.INTERRUPTED
         message = "Interrupted by KeyboardInterrupt; x is the last finite iterate."
         x[:] = x_good
+    finally:
+        if bar is not None:
+            bar.close()
     if status is None:
         status, message = 0, f"Completed {len(history)} epoch(s)."
     restored = early and opts["restore_best"] and best_x is not None and status != _loop.NONFINITE
@@ -307,6 +333,11 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
         nit=int(st[_epoch.IT]), nfev=int(st[_epoch.NFEV]) + 1, njev=int(st[_epoch.NFEV]) + 1,
         status=status, success=status == 0, message=message, history=np.array(history),
         epochs=len(history), time=time.perf_counter() - started)
+    # Resumable: options={"optimizer_state": result.optimizer_state} continues this run.
+    entry = opt._entries[0][0]
+    entry.step = int(st[_epoch.IT])
+    opt._count = int(st[_epoch.IT])
+    result.optimizer_state = opt.state_dict()
     if validation_data is not None:
         result.val_history = np.array(val_history)
         result.best_epoch = best_epoch
