@@ -15,13 +15,14 @@ from numba import njit
 from ._config import CACHE
 from .schedules import eval_schedule
 
-# st (int64):   [iteration, nfev, njev, status]
+# st (int64):   [iteration, nfev, njev, status, iteration of x_good]
 # fl (float64): [f at x, f at x_good, gtol, ftol, clip_value, clip_norm, fd_step]
-IT, NFEV, NJEV, STATUS = 0, 1, 2, 3
+IT, NFEV, NJEV, STATUS, GOOD_IT = 0, 1, 2, 3, 4
 F, F_GOOD, GTOL, FTOL, CLIP_VALUE, CLIP_NORM, FD_STEP = 0, 1, 2, 3, 4, 5, 6
 
 RUNNING, CONVERGED_G, CONVERGED_F, MAXITER, NONFINITE, INTERRUPTED, CALLBACK_STOP = (
     -1, 0, 4, 1, 2, 3, 99)
+BAD_GRADIENT = 5  # a gradient of the wrong size: reported as a ValueError
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -58,7 +59,7 @@ def clip_gradient(g, clip_value, clip_norm):
 
 
 def make_loop(evaluate, kernel, hook):
-    """The loop over iterations ``st[IT]`` .. ``stop - 1``.
+    """The loop over iterations ``st[IT]`` .. ``stop - 1`` (``history`` must have room).
 
     On entry ``f = fl[F]`` and ``g`` are the objective and gradient at ``x``.
     ``x_good``/``fl[F_GOOD]`` hold the last iterate whose objective and
@@ -69,6 +70,9 @@ def make_loop(evaluate, kernel, hook):
         while st[IT] < stop:
             it = st[IT]
             f = fl[F]
+            if g.size != x.size:
+                st[STATUS] = BAD_GRADIENT
+                return g
             gmax = grad_max_abs(g)
             if not (abs(f) < np.inf and gmax == gmax):
                 st[STATUS] = NONFINITE
@@ -76,6 +80,7 @@ def make_loop(evaluate, kernel, hook):
             fl[F_GOOD] = f
             x_good[:] = x
             g_good[:] = g
+            st[GOOD_IT] = it
             history[it] = f
             if hook(it, x, f):
                 st[STATUS] = CALLBACK_STOP
@@ -128,6 +133,7 @@ def make_evaluate(fun, jac, mode):
                 g[i] = (float(fun(x, *args)) - f) / step
                 x[i] = xi
             st[NFEV] += x.size + 1
+            st[NJEV] += 1  # scipy counts finite-difference gradients too
             return f, g
 
     return evaluate

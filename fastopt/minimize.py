@@ -36,7 +36,7 @@ _MESSAGES = {
 # Loop settings every method accepts; the rest of `options` are the method's
 # hyperparameters.
 _LOOP_DEFAULTS = {"maxiter": 1000, "gtol": 1e-5, "ftol": 0.0, "disp": False,
-                  "clip_norm": None, "clip_value": None, "fd_step": np.finfo(float).eps ** 0.5}
+                  "clip_norm": None, "clip_value": None, "fd_step": None}
 
 
 def _loop_options(method: str, options: dict, hyper_names) -> tuple[dict, dict]:
@@ -67,7 +67,8 @@ def _loop_options(method: str, options: dict, hyper_names) -> tuple[dict, dict]:
     loop["maxiter"] = int(maxiter)
     for key in ("gtol", "ftol"):
         loop[key] = v.nonneg(f"options['{key}']", loop[key])
-    loop["fd_step"] = v.positive("options['fd_step']", loop["fd_step"])
+    if loop["fd_step"] is not None:
+        loop["fd_step"] = v.positive("options['fd_step']", loop["fd_step"])
     for key in ("clip_norm", "clip_value"):
         if loop[key] is not None:
             loop[key] = v.positive(f"options['{key}']", loop[key])
@@ -109,15 +110,56 @@ def _jac_mode(fun, jac) -> str:
     raise TypeError(f"jac must be a callable, True, None or '2-point', got {type(jac).__name__}")
 
 
-def _checked_gradient(g, x: np.ndarray, what: str) -> np.ndarray:
-    if not isinstance(g, np.ndarray):
-        g = np.asarray(g)
+def _checked_gradient(g, x: np.ndarray, what: str, it: int = 0) -> np.ndarray:
+    """The gradient as the kernels need it, or an error naming ``what`` returned it."""
+    where = f" at iteration {it}" if it else ""
+    if isinstance(g, np.ndarray):
+        if g.dtype != x.dtype:
+            raise TypeError(f"{what} must return a gradient of dtype {x.dtype} (the dtype of x0)"
+                            f"{where}, got {g.dtype}")
+    else:
+        try:
+            g = np.asarray(g, dtype=x.dtype)
+        except (TypeError, ValueError):
+            raise TypeError(f"{what} must return a gradient array of shape {x.shape}{where}, got "
+                            f"{type(g).__name__}") from None
     if g.shape != x.shape:
-        raise ValueError(f"{what} must return a gradient of shape {x.shape}, got shape {g.shape}")
-    if g.dtype != x.dtype:
-        raise TypeError(f"{what} must return a gradient of dtype {x.dtype} (the dtype of x0), "
-                        f"got {g.dtype}")
+        raise ValueError(f"{what} must return a gradient of shape {x.shape}{where}, got shape "
+                         f"{g.shape}")
     return np.ascontiguousarray(g)
+
+
+def _objective_value(f, what: str) -> float:
+    if isinstance(f, (bool, np.bool_)) or not isinstance(f, (numbers.Real, np.ndarray)) or (
+            isinstance(f, np.ndarray) and f.size != 1):
+        raise TypeError(f"{what} must return a real number (the objective), got {type(f).__name__}")
+    return float(f)
+
+
+def _first_evaluation(fun, jac, mode, x, args, st, fl):
+    """Evaluate at x0 from Python, checking what fun and jac return before any loop compiles."""
+    if mode == "fun":
+        out = fun(x, *args)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise TypeError("with jac=True, fun must return a pair (f, g), got "
+                            f"{type(out).__name__}")
+        f, g = _objective_value(out[0], "fun"), out[1]
+        st[_loop.NFEV] += 1
+        st[_loop.NJEV] += 1
+    elif mode == "callable":
+        f = _objective_value(fun(x, *args), "fun")
+        g = jac(x, *args)
+        st[_loop.NFEV] += 1
+        st[_loop.NJEV] += 1
+    else:
+        try:
+            f, g = _loop.make_evaluate(fun, jac, mode)(x, args, st, fl)
+        except TypeError as e:
+            raise TypeError(f"fun must return a real number (the objective): {e}") from None
+    what = "jac" if mode == "callable" else "fun"
+    if isinstance(fun, CPUDispatcher) and not isinstance(g, np.ndarray):
+        raise TypeError(f"{what} must return the gradient as an ndarray, got {type(g).__name__}")
+    return f, _checked_gradient(g, x, what)
 
 
 def _wants_result(callback) -> bool:
@@ -209,20 +251,26 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
     kind, sched_params = (0, np.array([hyper["lr"]])) if schedule is None else schedule.encode()
 
     maxiter = loop_opts["maxiter"]
-    st = np.zeros(4, dtype=np.int64)
+    st = np.zeros(5, dtype=np.int64)
     st[_loop.STATUS] = _loop.RUNNING
+    fd_step = loop_opts["fd_step"] or float(np.finfo(x.dtype).eps) ** 0.5  # scipy's choice
     fl = np.array([0.0, np.nan, loop_opts["gtol"], loop_opts["ftol"],
-                   loop_opts["clip_value"] or 0.0, loop_opts["clip_norm"] or 0.0,
-                   loop_opts["fd_step"]])
-    history = np.full(maxiter + 1, np.nan)
+                   loop_opts["clip_value"] or 0.0, loop_opts["clip_norm"] or 0.0, fd_step])
     x_good = x.copy()
+    what = "jac" if mode == "callable" else "fun"
 
     compiled = (isinstance(fun, CPUDispatcher) and callback is None and plateau is None
                 and (mode != "callable" or isinstance(jac, CPUDispatcher)))
+    f0, g = _first_evaluation(fun, jac, mode, x, args, st, fl)
     if compiled:
-        loop, evaluate = _compiled_loop(fun, jac, mode, spec.kernel)
+        loop, _ = _compiled_loop(fun, jac, mode, spec.kernel)
     else:
         evaluate = _loop.make_evaluate(fun, jac, mode)
+
+        def checked_evaluate(xk, args, st, fl):
+            f, gk = evaluate(xk, args, st, fl)
+            return f, _checked_gradient(gk, xk, what, int(st[_loop.IT]))
+
         wants_result = callback is not None and _wants_result(callback)
 
         def hook(it, xk, f):
@@ -241,57 +289,61 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
                 return True
             return bool(getattr(callback, "stop_iteration", False))
 
-        loop = _loop.make_loop(evaluate, spec.kernel, hook)
+        loop = _loop.make_loop(checked_evaluate, spec.kernel, hook)
 
-    # The first evaluation runs in Python so that a wrong return is a clear error.
-    f0, g = evaluate(x, args, st, fl)
-    g = _checked_gradient(g, x, "jac" if mode == "callable" else "fun")
     fl[_loop.F] = f0
     g_good = np.zeros_like(x)
+    history = np.full(min(maxiter, 1024) + 1, np.nan)
     try:
-        if compiled:
-            # Chunks of growing length return to Python now and then, where a
-            # KeyboardInterrupt can be delivered without losing the state.
-            chunk = 256
-            while st[_loop.STATUS] == _loop.RUNNING and st[_loop.IT] < maxiter:
-                start = time.perf_counter()
-                g = loop(x, g, x_good, g_good, args, slots, scalars, h, kind, sched_params,
-                         history, st, fl, min(maxiter, st[_loop.IT] + chunk))
-                if time.perf_counter() - start < 0.05:
-                    chunk *= 4
-        else:
-            g = loop(x, g, x_good, g_good, args, slots, scalars, h, kind, sched_params, history,
-                     st, fl, maxiter)
+        # Chunks of iterations: the history grows as needed, and a compiled run
+        # returns to Python now and then, where a KeyboardInterrupt can land
+        # between chunks without losing the state.
+        chunk = 256 if compiled else 4096
+        while st[_loop.STATUS] == _loop.RUNNING and st[_loop.IT] < maxiter:
+            stop = min(maxiter, int(st[_loop.IT]) + chunk)
+            if history.size <= stop:
+                history = np.concatenate([history, np.full(max(stop + 1, 2 * history.size)
+                                                           - history.size, np.nan)])
+            start = time.perf_counter()
+            g = loop(x, g, x_good, g_good, args, slots, scalars, h, kind, sched_params,
+                     history, st, fl, stop)
+            if compiled and time.perf_counter() - start < 0.05:
+                chunk *= 4
     except KeyboardInterrupt:
         st[_loop.STATUS] = _loop.INTERRUPTED
 
     status = int(st[_loop.STATUS])
+    if status == _loop.BAD_GRADIENT:
+        raise ValueError(f"{what} must return a gradient of shape {x.shape}, got size "
+                         f"{np.asarray(g).size} at iteration {int(st[_loop.IT])}")
     nit = int(st[_loop.IT])
     if status == _loop.RUNNING:  # ran out of iterations: check the last evaluation too
         f_last = fl[_loop.F]
         if np.isfinite(f_last) and np.all(np.isfinite(g)):
             status = _loop.MAXITER
+            if history.size <= nit:
+                history = np.append(history, np.nan)
             history[nit] = f_last
             x_good, g_good, fl[_loop.F_GOOD] = x, np.asarray(g), f_last
+            st[_loop.GOOD_IT] = nit
+            if not compiled and hook(nit, x, f_last):
+                status = _loop.CALLBACK_STOP
         else:
             status = _loop.NONFINITE
-    if status == _loop.NONFINITE:
-        message = (f"Stopped: non-finite objective or gradient at iteration {nit}; "
-                   f"x is the last finite iterate.")
-        last = nit - 1 if nit > 0 else 0
-    else:
-        message = _MESSAGES[status]
-        last = nit
     if np.isnan(fl[_loop.F_GOOD]):  # the very first point was not finite
         fl[_loop.F_GOOD] = fl[_loop.F]
         g_good = np.asarray(g)
+    last = int(st[_loop.GOOD_IT])
+    if status == _loop.NONFINITE:
+        message = (f"Stopped: non-finite objective or gradient at iteration {nit}; "
+                   f"x is the last finite iterate (iteration {last}).")
+    else:
+        message = _MESSAGES[status]
     result = OptimizeResult(
-        x=x_good, fun=float(fl[_loop.F_GOOD]), jac=g_good, nit=nit if status != _loop.NONFINITE
-        else max(nit - 1, 0), nfev=int(st[_loop.NFEV]), njev=int(st[_loop.NJEV]), status=status,
+        x=x_good, fun=float(fl[_loop.F_GOOD]), jac=g_good, nit=last, nfev=int(st[_loop.NFEV]),
+        njev=int(st[_loop.NJEV]), status=0 if status == _loop.CONVERGED_F else status,
         success=status in (_loop.CONVERGED_G, _loop.CONVERGED_F), message=message,
         history=history[: last + 1].copy())
-    if status == _loop.CONVERGED_F:
-        result.status = 0
     if loop_opts["disp"]:
         print(f"{message}\n         Current function value: {result.fun:.6g}\n"
               f"         Iterations: {result.nit}\n         Function evaluations: {result.nfev}")
