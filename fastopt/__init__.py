@@ -10,6 +10,16 @@ from . import losses, problems, schedules
 
 __version__ = "0.1.0"
 
-__all__ = ["adadelta", "adagrad", "adam", "adamax", "adamw", "asgd", "lion", "nadam", "radam",
+
+def __getattr__(name: str):
+    # The estimators import scikit-learn's base classes when it is installed:
+    # loaded on first use so that `import fastopt` stays light.
+    if name in ("LinearRegression", "LogisticRegression"):
+        from . import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module 'fastopt' has no attribute {name!r}")
+
+__all__ = ["LinearRegression", "LogisticRegression", "adadelta", "adagrad", "adam", "adamax", "adamw", "asgd", "lion", "nadam", "radam",
            "rmsprop", "rprop", "sgd", "ASGD", "SGD", "Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "Lion", "NAdam",
            "Optimizer", "minimize", "schedules", "losses", "problems", "RAdam", "RMSprop", "Rprop", "METHODS", "REGISTRY"]

@@ -103,7 +103,7 @@ def _reduce_rows(rows, n, work, w, args):
     return total * scale, grad
 
 
-@njit(parallel=True, **_OPTS)
+@njit(inline="always")
 def _glm(w, X, y, kind, delta):
     n, d = X.shape
     if w.size != d and w.size != d + 1:
@@ -154,7 +154,7 @@ def _softmax_rows(lo, hi, grad, args):
     return total
 
 
-@njit(parallel=True, **_OPTS)
+@njit(inline="always")
 def _softmax(w, X, Y, smoothing):
     n, d = X.shape
     k = Y.shape[1]
@@ -165,7 +165,13 @@ def _softmax(w, X, Y, smoothing):
     return _reduce_rows(_softmax_rows, n, n * d * k, w, (w, X, Y, smoothing))
 
 
-@njit(**_OPTS)
+# Each public loss is itself the parallel, cached function: Numba's disk cache
+# corrupts a cached function that calls a cached parallel one under a second
+# signature (a segfault on load, numba issue #8578), so the shared cores are
+# inlined instead.
+
+
+@njit(parallel=True, **_OPTS)
 def squared(w, X, y):
     """Mean of ``0.5 * (X @ w[:d] + b - y) ** 2`` and its gradient.
 
@@ -184,7 +190,7 @@ def squared(w, X, y):
     return _glm(w, X, y, SQUARED, 0.0)
 
 
-@njit(**_OPTS)
+@njit(parallel=True, **_OPTS)
 def logistic(w, X, y):
     """Mean logistic loss ``log(1 + exp(z)) - y z``, ``z = X @ w[:d] + b``, labels 0/1.
 
@@ -202,7 +208,7 @@ def logistic(w, X, y):
     return _glm(w, X, y, LOGISTIC, 0.0)
 
 
-@njit(**_OPTS)
+@njit(parallel=True, **_OPTS)
 def huber(w, X, y, delta=1.0):
     """Mean Huber loss of the residual ``r = X @ w[:d] + b - y``.
 
@@ -223,7 +229,7 @@ def huber(w, X, y, delta=1.0):
     return _glm(w, X, y, HUBER, delta)
 
 
-@njit(**_OPTS)
+@njit(parallel=True, **_OPTS)
 def softmax(w, X, Y, label_smoothing=0.0):
     """Mean softmax cross-entropy of a linear model with ``k`` classes.
 

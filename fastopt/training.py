@@ -148,6 +148,13 @@ def _progress_bar(progress, total):
 _COMPILED: dict = {}
 
 
+def is_compiled(fun, jac, mode: str, method: str, arity: int) -> bool:
+    """Whether this process already compiled the epoch loop for (fun, jac, method, arity)."""
+    from .registry import get_spec
+
+    return (fun, jac, mode, get_spec(method).kernel, arity) in _COMPILED
+
+
 def _compiled_epoch(fun, jac, mode, kernel, arity):
     key = (fun, jac, mode, kernel, arity)
     if key not in _COMPILED:
