@@ -99,11 +99,16 @@ class Optimizer:
     # -- construction ---------------------------------------------------------
 
     def _checked(self, values: dict, where: str) -> dict:
-        """Run each hyperparameter's check; reject names the optimizer lacks."""
+        """Run each hyperparameter's check; reject names the optimizer lacks.
+
+        ``where`` prefixes the names in messages: "" (constructor arguments),
+        ``param_groups[i]`` or ``state_dict param_groups.i.``.
+        """
         spec = self.spec
         out = {}
         for h in spec.hypers:
-            out[h.name] = h.check(f"{where}{h.name}", values[h.name]) if h.name in values else h.default
+            name = f"{where}['{h.name}']" if where.endswith("]") else f"{where}{h.name}"
+            out[h.name] = h.check(name, values[h.name]) if h.name in values else h.default
         unknown = set(values) - set(out) - {"params"} - set(spec.fixed)
         if unknown and not where:
             raise TypeError(f"{type(self).__name__} got unexpected argument(s) {sorted(unknown)}")
@@ -146,14 +151,14 @@ class Optimizer:
         """Validate group ``index`` after an edit and rebuild its ``h`` vector."""
         spec = self.spec
         group = self.param_groups[index]
-        where = f"param_groups[{index}]['"
+        where = f"param_groups[{index}]"
         checked = self._checked({k: group[k] for k in group if k != "params"}, where)
         for key, value in spec.fixed.items():
             if group.get(key) != value:
-                raise ValueError(f"{where}{key}'] is fixed to {value!r} for {type(self).__name__}")
+                raise ValueError(f"{where}['{key}'] is fixed to {value!r} for {type(self).__name__}")
             checked[key] = value
         if [id(p) for p in group["params"]] != [id(e.param) for e in self._entries[index]]:
-            raise ValueError(f"{where}params'] cannot be changed after construction; "
+            raise ValueError(f"{where}['params'] cannot be changed after construction; "
                              "use add_param_group")
         lr = checked["lr"]
         self._schedule[index] = None if isinstance(lr, float) else lr
@@ -351,37 +356,54 @@ class Optimizer:
             self._checked({k2: x for k2, x in values.items() if k2 not in self.spec.fixed},
                           f"state_dict param_groups.{g}.")
             new_groups.append(values)
+        if "count" not in sd:
+            raise ValueError("state_dict lacks 'count' (the number of steps taken)")
+        count = int(np.asarray(sd["count"]))
         new_state = {}
-        for i, e in enumerate(entries):
-            prefix = f"state.{i}."
-            keys = {key[len(prefix):]: sd[key] for key in sd if key.startswith(prefix)}
-            if not keys:
-                continue
-            rows = [nm for nm in self.spec.slots if nm in keys]
-            slots = np.empty((len(rows), e.flat.size), dtype=e.dtype)
-            for r, nm in enumerate(rows):
-                if nm != self.spec.slots[r]:
-                    raise ValueError(f"state_dict state.{i} lacks slot {self.spec.slots[r]!r}")
-                x = np.asarray(keys[nm])
-                if x.shape != e.shape or x.dtype != e.dtype:
-                    raise ValueError(f"state_dict state.{i}.{nm} must have shape {e.shape} and dtype "
-                                     f"{e.dtype}, got {x.shape} {x.dtype}")
-                slots[r] = x.reshape(-1)
-            scalars = [float(np.asarray(keys[nm])) for nm, _ in self.spec.scalars]
-            new_state[i] = (int(np.asarray(keys["step"])), slots,
-                            np.array(scalars or [0.0], dtype=np.float64))
+        k = 0
+        for g, group in enumerate(self.param_groups):
+            merged = {**group, **new_groups[g]}
+            for e in self._entries[g]:
+                new_state[k] = self._loaded_entry_state(sd, k, e, self.spec.slot_count(merged))
+                k += 1
         for group, values in zip(self.param_groups, new_groups):
             group.update(values)
         for plateau, state in plateau_states:
             plateau.load_state_vector(state)
         for i, e in enumerate(entries):
-            if i in new_state:
+            if new_state[i] is not None:
                 e.step, e.slots, e.scalars = new_state[i]
             else:
                 e.step, e.slots, e.scalars = 0, None, None
-        self._count = int(np.asarray(sd["count"]))
+        self._count = count
         for index in range(len(self.param_groups)):
             self._refresh(index)
+
+    def _loaded_entry_state(self, sd: dict, i: int, e: _Entry, rows: int):
+        """(step, slots, scalars) of parameter ``i`` from a state dict, checked; None if absent."""
+        prefix = f"state.{i}."
+        keys = {key[len(prefix):]: sd[key] for key in sd if key.startswith(prefix)}
+        if not keys:
+            return None
+        if "step" not in keys:
+            raise ValueError(f"state_dict lacks state.{i}.step")
+        names = [nm for nm in self.spec.slots if nm in keys]
+        rows = max(rows, len(names))
+        slots = np.empty((rows, e.flat.size), dtype=e.dtype)
+        for r, nm in enumerate(self.spec.slots[:rows]):
+            if nm not in keys:
+                raise ValueError(f"state_dict lacks slot state.{i}.{nm}")
+            x = np.asarray(keys[nm])
+            if x.shape != e.shape or x.dtype != e.dtype:
+                raise ValueError(f"state_dict state.{i}.{nm} must have shape {e.shape} and dtype "
+                                 f"{e.dtype}, got {x.shape} {x.dtype}")
+            slots[r] = x.reshape(-1)
+        scalars = []
+        for nm, _ in self.spec.scalars:
+            if nm not in keys:
+                raise ValueError(f"state_dict lacks state.{i}.{nm}")
+            scalars.append(float(np.asarray(keys[nm])))
+        return (int(np.asarray(keys["step"])), slots, np.array(scalars or [0.0], dtype=np.float64))
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

@@ -68,7 +68,7 @@ def adadelta_kernel(p, g, s, c, h, t):
 
 @njit(**ELEMENT_OPTIONS)
 def _rmsprop_elem(i, p, g, s, k):
-    lr, alpha, one_m_alpha, small, eps, wd, mom, centered, neg = k
+    lr, alpha, one_m_alpha, small, eps, wd, mom, centered, neg, use_momentum = k
     gi = -g[i] if neg else g[i]
     if wd != 0:
         gi = gi + wd * p[i]
@@ -80,7 +80,7 @@ def _rmsprop_elem(i, p, g, s, k):
         avg = np.sqrt(sq - ga * ga) + eps
     else:
         avg = np.sqrt(sq) + eps
-    if mom > 0:
+    if use_momentum:
         b = s[2, i] * mom + gi / avg
         s[2, i] = b
         p[i] = p[i] - lr * b
@@ -92,7 +92,7 @@ def _rmsprop_elem(i, p, g, s, k):
 def rmsprop_kernel(p, g, s, c, h, t):
     k = (cast_like(h[0], p), cast_like(h[1], p), cast_like(1 - h[1], p),
          abs(1 - h[1]) < 0.5, cast_like(h[2], p), cast_like(h[3], p),
-         cast_like(h[4], p), h[5] != 0, h[6] != 0)
+         cast_like(h[4], p), h[5] != 0, h[6] != 0, h[4] > 0)
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _rmsprop_elem(i, p, g, s, k)

@@ -12,11 +12,11 @@ from ._common import cast_like
 
 @njit(**ELEMENT_OPTIONS)
 def _sgd_elem(i, p, g, s, k):
-    lr, mom, one_m_damp, wd, nesterov, neg, first = k
+    lr, mom, one_m_damp, wd, nesterov, neg, first, use_momentum = k
     gi = -g[i] if neg else g[i]
     if wd != 0:
         gi = gi + wd * p[i]
-    if mom != 0:
+    if use_momentum:
         # torch starts the buffer as a copy of the first gradient.
         b = gi if first else s[0, i] * mom + one_m_damp * gi
         s[0, i] = b
@@ -26,11 +26,13 @@ def _sgd_elem(i, p, g, s, k):
 
 @njit(**KERNEL_OPTIONS)
 def sgd_kernel(p, g, s, c, h, t):
+    # Flags come from the float64 hyperparameters, as torch tests the Python
+    # floats: a momentum that rounds to 0 in float32 still keeps its buffer.
     first = h[1] != 0 and c[0] == 0
     if h[1] != 0:
         c[0] = 1.0
     k = (cast_like(h[0], p), cast_like(h[1], p), cast_like(1 - h[2], p),
-         cast_like(h[3], p), h[4] != 0, h[5] != 0, first)
+         cast_like(h[3], p), h[4] != 0, h[5] != 0, first, h[1] != 0)
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _sgd_elem(i, p, g, s, k)
