@@ -78,6 +78,7 @@ __all__ = ["LinearRegression", "LogisticRegression", "COMPILE_STEPS", "HAVE_SKLE
 
 # Above this many optimizer steps a fit runs the compiled epoch loop (compiled
 # once per process, per loss and optimizer); below it, the Python loop.
+#: Fits of at least this many optimizer steps run the compiled epoch loop.
 COMPILE_STEPS = 100_000
 # Seconds a fit runs before its progress bar (verbose=1) appears.
 PROGRESS_DELAY = 2.0
@@ -689,8 +690,7 @@ class LogisticRegression(ClassifierMixin, _FastoptLinearModel):
 
     Parameters
     ----------
-    optimizer, lr, batch_size, epochs, alpha, penalty, l1_ratio, fit_intercept,
-    early_stopping, validation_fraction, n_iter_no_change, tol, random_state, verbose
+    optimizer, lr, batch_size, epochs, alpha, penalty, l1_ratio, fit_intercept, early_stopping, validation_fraction, n_iter_no_change, tol, random_state, verbose
         As in ``fastopt.models.LinearRegression``.
     label_smoothing : float in [0, 1), default=0.0
         Targets become ``(1 - label_smoothing) * onehot + label_smoothing / n_classes``

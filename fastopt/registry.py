@@ -177,8 +177,10 @@ SPECS: tuple[OptimizerSpec, ...] = (
         torch=None, reference="Chen et al. 2023 (optax.lion semantics)"),
 )
 
+#: Every optimizer's spec, keyed by its method name.
 REGISTRY: dict[str, OptimizerSpec] = {spec.name: spec for spec in SPECS}
 
+#: The method names accepted by ``fastopt.minimize`` (the registry's keys).
 METHODS: tuple[str, ...] = tuple(REGISTRY)
 
 
