@@ -74,8 +74,10 @@ class Optimizer:
         self.defaults.update(spec.fixed)
         self.param_groups: list[ParamGroup] = []
         self._entries: list[list[_Entry]] = []
+        self._flat: list[tuple[_Entry, int]] = []  # (entry, group index) in gradient order
         self._hyper: list[np.ndarray] = []
         self._schedule: list[Any] = []
+        self._scheduled = False  # whether any group's lr is a schedule
         self._count = 0  # step() calls so far: the schedules' clock
         if isinstance(params, np.ndarray):
             params = [params]
@@ -143,6 +145,7 @@ class Optimizer:
         group["params"] = params
         self.param_groups.append(group)
         self._entries.append(entries)
+        self._flat.extend((e, index) for e in entries)
         self._hyper.append(np.zeros(0))
         self._schedule.append(None)
         self._refresh(index)
@@ -162,6 +165,7 @@ class Optimizer:
                              "use add_param_group")
         lr = checked["lr"]
         self._schedule[index] = None if isinstance(lr, float) else lr
+        self._scheduled = any(s is not None for s in self._schedule)
         values = []
         for key in spec.layout:
             x = checked[key]
@@ -195,22 +199,20 @@ class Optimizer:
 
     # -- stepping -------------------------------------------------------------
 
-    def _grad_list(self, grads) -> list:
-        n = sum(len(es) for es in self._entries)
-        if isinstance(grads, np.ndarray):
-            grads = [grads]
+    def _checked_grads(self, grads) -> tuple | list:
+        """``grads`` as a sequence, every gradient checked before any is used."""
+        flat = self._flat
+        if type(grads) is np.ndarray:
+            grads = (grads,)
         elif isinstance(grads, (str, bytes, dict)) or not hasattr(grads, "__len__"):
             raise TypeError(f"grads must be an ndarray or a sequence of ndarrays, got {type(grads).__name__}")
-        if len(grads) != n:
-            raise ValueError(f"grads must hold {n} array(s), one per parameter, got {len(grads)}")
-        k = 0
-        for entries in self._entries:
-            for e in entries:
-                g = grads[k]
-                if (type(g) is not np.ndarray or g.dtype != e.dtype or g.shape != e.shape
-                        or not g.flags.c_contiguous):
-                    self._reject_grad(k, g, e)
-                k += 1
+        if len(grads) != len(flat):
+            raise ValueError(f"grads must hold {len(flat)} array(s), one per parameter, got {len(grads)}")
+        for k in range(len(flat)):
+            e, g = flat[k][0], grads[k]
+            if (type(g) is not np.ndarray or g.dtype != e.dtype or g.shape != e.shape
+                    or not g.flags.c_contiguous):
+                self._reject_grad(k, g, e)
         return grads
 
     @staticmethod
@@ -230,24 +232,30 @@ class Optimizer:
             One gradient per parameter, in the order the parameters were given
             (across groups), each with its parameter's shape and dtype.
         """
-        for index, group in enumerate(self.param_groups):
-            if group.edited:
-                self._refresh(index)
-        grads = self._grad_list(grads)
+        for group in self.param_groups:
+            if group.edited:  # rare: re-validate every edited group
+                for index, edited in enumerate(self.param_groups):
+                    if edited.edited:
+                        self._refresh(index)
+                break
+        grads = self._checked_grads(grads)
         kernel = self.spec.kernel
         count = self._count
-        k = 0
-        for index, entries in enumerate(self._entries):
-            h = self._hyper[index]
-            schedule = self._schedule[index]
-            if schedule is not None:
-                h[0] = schedule(count)
-            for e in entries:
-                if e.slots is None:
-                    self._init_state(e, self.param_groups[index])
-                e.step += 1
-                kernel(e.flat, grads[k].reshape(-1), e.slots, e.scalars, h, float(e.step))
-                k += 1
+        hyper = self._hyper
+        flat = self._flat
+        if self._scheduled:
+            for index, schedule in enumerate(self._schedule):
+                if schedule is not None:
+                    hyper[index][0] = schedule(count)
+        for k in range(len(flat)):
+            e, index = flat[k]
+            g = grads[k]
+            if e.slots is None:
+                self._init_state(e, self.param_groups[index])
+            e.step += 1
+            # The kernels take 1-D views; a 1-D gradient already is one.
+            kernel(e.flat, g if g.ndim == 1 else g.reshape(-1), e.slots, e.scalars, hyper[index],
+                   float(e.step))
         self._count = count + 1
 
     def _kernel_arguments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
