@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from ._config import CACHE
-from ._loop import NONFINITE, clip_gradient, grad_max_abs
+from ._loop import NONFINITE, clip_gradient, copy_into, grad_max_abs
 from .schedules import eval_schedule
 
 MAX_ARITY = 4
@@ -132,10 +132,11 @@ def make_epoch(evaluate, kernel, arity: int, wrap=lambda f: f):
                 batch = batch_of(data, lo, hi)
             f, g = evaluate(x, batch, args)
             st[NFEV] += 1
-            if not (abs(f) < np.inf and grad_max_abs(g) == grad_max_abs(g)):
+            gmax = grad_max_abs(g)
+            if not (abs(f) < np.inf and gmax == gmax):
                 st[STATUS] = NONFINITE
                 return g
-            x_good[:] = x
+            copy_into(x_good, x)
             if fl[L2] > 0:
                 f += penalize(x, g, fl[L2], skip)
             fl[LOSS_SUM] += f * (hi - lo)

@@ -17,6 +17,12 @@ entries (the intercept row last).
 Per-row arithmetic is float64 whatever the dtype of ``X`` (accuracy of the
 loss sums); the gradient comes back in the dtype of ``w``.
 
+Speed: the one-output losses take rows in small blocks, so that the link
+(for ``logistic``: one exp, one log1p and a division per row) runs as one
+vectorized loop over the block instead of per-row calls into libm. Its exp
+and log1p are branch-free polynomial versions written here, within 1 ulp of
+libm's (fdlibm's log1p method, a degree-13 exp after Cody-Waite reduction).
+
 Determinism: a batch of at least ``PARALLEL_WORK`` multiply-adds is split
 into ``NCHUNKS`` fixed chunks, each summed into its own buffer on whichever
 thread runs it, and the buffers are added in chunk order. The result is the
@@ -27,7 +33,9 @@ thread launch would cost more than it saves.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from ._config import CACHE, FASTMATH
 
@@ -36,46 +44,161 @@ __all__ = ["squared", "logistic", "huber", "softmax", "one_hot", "per_example", 
 
 NCHUNKS = 8
 PARALLEL_WORK = 1 << 17  # rows x outputs x features; measured in benchmarks/w2_epoch.py
+# Rows per block (a multiple of 8, at most BLOCK): the block's rows are read
+# twice, once for their linear outputs and once for the gradient, the second
+# time from L1 cache when the block is about BLOCK_BYTES. A larger block makes
+# the link's vectorized loop cheaper per row; a smaller one streams X better.
+BLOCK = 64
+BLOCK_BYTES = 8192
 
 _OPTS = dict(cache=CACHE, error_model="numpy", fastmath=FASTMATH)
+# The link functions below depend on the exact order of their float operations
+# (Cody-Waite reduction, rounding-error terms): no reassociation there.
+_EXACT = dict(cache=CACHE, error_model="numpy",
+              fastmath=(FASTMATH - {"reassoc"}) if FASTMATH else False)
 SQUARED, LOGISTIC, HUBER = 0, 1, 2
 
 
+@intrinsic
+def _bits_as_float(typingctx, bits):
+    """The float64 whose IEEE bits are the int64 ``bits``."""
+    if bits != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+_INV_LN2 = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 = _LN2_HI + _LN2_LO, _LN2_HI with 32 bits
+_LN2_LO = 1.90821492927058770002e-10
+_SQRT2 = 1.4142135623730951
+# fdlibm's log1p/log polynomial: log(1 + f) = f - hfsq + s (hfsq + R(s^2)), s = f / (2 + f)
+_LG1, _LG2, _LG3, _LG4 = (6.666666666666735130e-01, 3.999999999940941908e-01,
+                          2.857142874366239149e-01, 2.222219843214978396e-01)
+_LG5, _LG6, _LG7 = 1.818357216161805012e-01, 1.531383769920937332e-01, 1.479819860511658591e-01
+
+
 @njit(inline="always")
-def _link(kind, z, y, delta):
-    """(loss, dloss/dz) of one example of a one-output model."""
-    if kind == SQUARED:
-        r = z - y
-        return 0.5 * r * r, r
+def _exp_nonpos(x):
+    """exp(x) for x <= 0, within 1 ulp, branch-free so that a loop of it vectorizes.
+
+    Below -708 the result is exp(-708) (~3e-308) instead of a subnormal or 0:
+    an absolute error under 1e-307, far below anything a loss can resolve.
+    """
+    x = max(x, -708.0)
+    k = np.floor(x * _INV_LN2 + 0.5)
+    r = (x - k * _LN2_HI) - k * _LN2_LO  # |r| <= ln(2) / 2, exact to ~1e-20
+    # Taylor to degree 13: truncation < 4e-18 on |r| <= 0.347
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p * _bits_as_float((np.int64(k) + 1023) << 52)  # times 2^k, k in [-1021, 0]
+
+
+@njit(inline="always")
+def _log1p_unit(e, inv_u):
+    """log1p(e) for 0 <= e <= 1 within 1 ulp (fdlibm's method, branch-free); inv_u = 1 / (1 + e)."""
+    u = 1.0 + e
+    c = e - (u - 1.0)  # the rounding error of u, exactly
+    big = u > _SQRT2
+    f = u * 0.5 - 1.0 if big else u - 1.0  # exact
+    k = 1.0 if big else 0.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    big_r = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7))) + w * (_LG2 + w * (_LG4 + w * _LG6))
+    hfsq = 0.5 * f * f
+    return k * _LN2_HI - ((hfsq - (s * (hfsq + big_r) + (k * _LN2_LO + c * inv_u))) - f)
+
+
+@njit(**_EXACT)
+def _link_block(kind, z, y, m, delta, loss):
+    """For rows r < m: loss[r] = loss of the row, z[r] (the linear output) -> dloss/dz.
+
+    One loop per kind, branch-free, so that each vectorizes across rows.
+    """
     if kind == LOGISTIC:
-        if z > 0:
-            e = np.exp(-z)
-            return z + np.log1p(e) - y * z, 1.0 / (1.0 + e) - y
-        e = np.exp(z)
-        return np.log1p(e) - y * z, e / (1.0 + e) - y
-    r = z - y
-    if abs(r) <= delta:
-        return 0.5 * r * r, r
-    return delta * (abs(r) - 0.5 * delta), delta if r > 0 else -delta
+        # log(1 + exp(z)) - y z = max(z, 0) - y z + log1p(exp(-|z|))
+        for r in range(m):
+            zr = z[r]
+            yr = y[r]
+            e = _exp_nonpos(-abs(zr))
+            inv_u = 1.0 / (1.0 + e)
+            loss[r] = (max(zr, 0.0) - yr * zr) + _log1p_unit(e, inv_u)
+            z[r] = (inv_u if zr > 0 else e * inv_u) - yr  # sigmoid(z) - y
+    elif kind == SQUARED:
+        for r in range(m):
+            res = z[r] - y[r]
+            loss[r] = 0.5 * res * res
+            z[r] = res
+    else:
+        for r in range(m):
+            res = z[r] - y[r]
+            a = abs(res)
+            quad = a <= delta
+            loss[r] = 0.5 * res * res if quad else delta * (a - 0.5 * delta)
+            z[r] = res if quad else (delta if res > 0 else -delta)
 
 
 @njit(inline="always")
 def _glm_rows(lo, hi, grad, args):
-    """Add the rows lo..hi-1 to ``grad``; return their summed loss."""
+    """Add the rows lo..hi-1 to ``grad``; return their summed loss.
+
+    Rows go in blocks (8 to BLOCK rows, about BLOCK_BYTES of ``X``): the
+    linear outputs of the block (one pass over each row), the link of the
+    whole block in one vectorized call, then the gradient (a second pass over
+    each row, now in L1 cache). A short block is padded with zeros to a
+    multiple of 8 for the link, so that it vectorizes too; the padding never
+    reaches the loss or the gradient.
+    """
     w, X, y, kind, delta = args
     d = X.shape[1]
     intercept = w.size == d + 1
+    b = float(w[d]) if intercept else 0.0
+    block = min(BLOCK, max(8, BLOCK_BYTES // (8 * max(d, 1)) // 8 * 8))
+    buf = np.empty((3, block))  # z then dloss/dz; labels; losses (np.zeros would be a parfor)
+    z, yb, loss = buf[0], buf[1], buf[2]
     total = 0.0
-    for i in range(lo, hi):
-        z = float(w[d]) if intercept else 0.0
-        for j in range(d):
-            z += X[i, j] * w[j]
-        loss, r = _link(kind, z, y[i], delta)
-        total += loss
-        for j in range(d):
-            grad[j] += r * X[i, j]
+    for start in range(lo, hi, block):
+        m = min(block, hi - start)
+        for r in range(m):
+            i = start + r
+            s = 0.0
+            for j in range(d):
+                s += float(X[i, j]) * float(w[j])
+            z[r] = s + b
+            yb[r] = y[i]
+        padded = min(block, (m + 7) // 8 * 8)
+        for r in range(m, padded):
+            z[r] = 0.0
+            yb[r] = 0.0
+        _link_block(kind, z, yb, padded, delta, loss)
+        for r in range(m):
+            total += loss[r]
+        for r in range(m):
+            i = start + r
+            a = z[r]
+            for j in range(d):
+                grad[j] += a * X[i, j]
         if intercept:
-            grad[d] += r
+            s = 0.0
+            for r in range(m):
+                s += z[r]
+            grad[d] += s
     return total
 
 
@@ -85,21 +208,31 @@ def _reduce_rows(rows, n, work, w, args):
 
     Above PARALLEL_WORK the rows go in NCHUNKS fixed chunks, each into its own
     buffer, summed in chunk order: the same bits for any thread count.
+
+    Only explicit loops here: inside a ``parallel=True`` function Numba turns
+    ``np.zeros`` and whole-array arithmetic into parallel regions of their
+    own, each costing a thread launch (several per batch otherwise).
     """
     grad = np.zeros_like(w)
+    m = w.size
     if work < PARALLEL_WORK:
         total = rows(0, n, grad, args)
     else:
-        bufs = np.zeros((NCHUNKS, w.size), dtype=w.dtype)
-        sums = np.zeros(NCHUNKS)
+        bufs = np.empty((NCHUNKS, m), dtype=w.dtype)
+        sums = np.empty(NCHUNKS)
         for c in prange(NCHUNKS):
-            sums[c] = rows(c * n // NCHUNKS, (c + 1) * n // NCHUNKS, bufs[c], args)
+            buf = bufs[c]
+            for j in range(m):
+                buf[j] = 0
+            sums[c] = rows(c * n // NCHUNKS, (c + 1) * n // NCHUNKS, buf, args)
         total = 0.0
         for c in range(NCHUNKS):
             total += sums[c]
-            grad += bufs[c]
+            for j in range(m):
+                grad[j] += bufs[c, j]
     scale = 1.0 / max(n, 1)
-    grad *= scale
+    for j in range(m):
+        grad[j] *= scale
     return total * scale, grad
 
 
@@ -119,7 +252,8 @@ def _softmax_rows(lo, hi, grad, args):
     w, X, Y, smoothing = args
     d = X.shape[1]
     k = Y.shape[1]
-    z = np.empty(k)
+    buf = np.empty((2, k))
+    z, p = buf[0], buf[1]
     intercept = w.size == (d + 1) * k
     off = 1.0 - smoothing
     share = smoothing / k
@@ -128,29 +262,31 @@ def _softmax_rows(lo, hi, grad, args):
         for c in range(k):
             z[c] = float(w[d * k + c]) if intercept else 0.0
         for j in range(d):
-            xij = X[i, j]
+            xij = float(X[i, j])
             for c in range(k):
-                z[c] += xij * w[j * k + c]
+                z[c] += xij * float(w[j * k + c])
         zmax = z[0]
         for c in range(1, k):
             zmax = max(zmax, z[c])
         norm = 0.0
         for c in range(k):
-            z[c] = np.exp(z[c] - zmax)
-            norm += z[c]
-        log_norm = np.log(norm) + zmax
+            z[c] -= zmax  # z_c - zmax <= 0: log p_c = z_c - log(norm), never log(0)
+            p[c] = np.exp(z[c])
+            norm += p[c]
+        log_norm = np.log(norm)
+        inv_norm = 1.0 / norm
         for c in range(k):
             target = off * Y[i, c] + share
-            # log p_c = (z_c - zmax) - log(norm); z holds exp(z_c - zmax) now
-            total -= target * (np.log(z[c]) + zmax - log_norm) if target != 0 else 0.0
-            z[c] = z[c] / norm - target  # dloss/dz_c
+            if target != 0:
+                total -= target * (z[c] - log_norm)
+            p[c] = p[c] * inv_norm - target  # dloss/dz_c
         for j in range(d):
             xij = X[i, j]
             for c in range(k):
-                grad[j * k + c] += z[c] * xij
+                grad[j * k + c] += p[c] * xij
         if intercept:
             for c in range(k):
-                grad[d * k + c] += z[c]
+                grad[d * k + c] += p[c]
     return total
 
 
