@@ -168,7 +168,7 @@ def _glm_rows(lo, hi, grad, args):
     w, X, y, kind, delta = args
     d = X.shape[1]
     intercept = w.size == d + 1
-    b = float(w[d]) if intercept else 0.0
+    b = np.float64(w[d]) if intercept else 0.0
     block = min(BLOCK, max(8, BLOCK_BYTES // (8 * max(d, 1)) // 8 * 8))
     buf = np.empty((3, block))  # z then dloss/dz; labels; losses (np.zeros would be a parfor)
     z, yb, loss = buf[0], buf[1], buf[2]
@@ -179,7 +179,7 @@ def _glm_rows(lo, hi, grad, args):
             i = start + r
             s = 0.0
             for j in range(d):
-                s += float(X[i, j]) * float(w[j])
+                s += np.float64(X[i, j]) * np.float64(w[j])
             z[r] = s + b
             yb[r] = y[i]
         padded = min(block, (m + 7) // 8 * 8)
@@ -260,11 +260,11 @@ def _softmax_rows(lo, hi, grad, args):
     total = 0.0
     for i in range(lo, hi):
         for c in range(k):
-            z[c] = float(w[d * k + c]) if intercept else 0.0
+            z[c] = np.float64(w[d * k + c]) if intercept else 0.0
         for j in range(d):
-            xij = float(X[i, j])
+            xij = np.float64(X[i, j])
             for c in range(k):
-                z[c] += xij * float(w[j * k + c])
+                z[c] += xij * np.float64(w[j * k + c])
         zmax = z[0]
         for c in range(1, k):
             zmax = max(zmax, z[c])

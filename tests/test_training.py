@@ -1,0 +1,457 @@
+"""Data mode of ``fastopt.minimize``: full-batch, mini-batch and SGD training.
+
+References are the optimizer classes stepped by hand on the same batch
+gradients. Compiling an epoch loop costs ~1-2 s per (objective, method), so
+the compiled path is limited to ``losses.logistic`` with Adam and SGD; the
+rest runs the Python epoch loop through a thin wrapper around the jitted loss
+(same gradients, no compilation of a loop).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.optimize import OptimizeWarning
+
+import fastopt
+from fastopt import losses as L
+
+N, D = 300, 5
+_rng = np.random.default_rng(2024)
+X = _rng.normal(size=(N, D))
+W_TRUE = np.array([1.5, -2.0, 0.0, 0.7, 0.0])
+Y_LOG = (X @ W_TRUE + 0.3 + 0.5 * _rng.normal(size=N) > 0).astype(np.float64)
+Y_REG = X @ W_TRUE + 0.3 + 0.1 * _rng.normal(size=N)
+XV = _rng.normal(size=(80, D))
+YV = (XV @ W_TRUE + 0.3 > 0).astype(np.float64)
+W0 = np.full(D + 1, 0.1)  # with intercept
+
+
+def py_logistic(w, Xb, yb):  # the Python path on the same gradients
+    return L.logistic(w, Xb, yb)
+
+
+def py_squared(w, Xb, yb):
+    return L.squared(w, Xb, yb)
+
+
+def run(fun, method="adam", batch_size=32, data=(X, Y_LOG), x0=W0, **options):
+    return fastopt.minimize(fun, x0, method=method, jac=True, data=data, batch_size=batch_size,
+                            options=options)
+
+
+def manual(loss, cls, hyper, epochs, batch_size=None, x0=W0, data=(X, Y_LOG), l2=0.0):
+    """The optimizer class stepped by hand over contiguous slices; returns (x, history, xs)."""
+    x = np.array(x0, dtype=np.float64)
+    opt = cls(x, **hyper)
+    n = data[0].shape[0]
+    size = n if batch_size is None else batch_size
+    history, xs = [], []
+    for _ in range(epochs):
+        total = 0.0
+        for lo in range(0, n, size):
+            hi = min(n, lo + size)
+            f, g = loss(x, data[0][lo:hi], data[1][lo:hi])
+            if l2:
+                f += 0.5 * l2 * float(x @ x)
+                g = g + l2 * x
+            total += f * (hi - lo)
+            opt.step(g)
+        history.append(total / n)
+        xs.append(x.copy())
+    return x, np.array(history), xs
+
+
+# -- the reference trajectories --------------------------------------------------------------------
+
+@pytest.mark.parametrize("fun", [L.logistic, py_logistic], ids=["compiled", "python"])
+def test_full_batch_equals_manual_adam(fun):
+    res = run(fun, "adam", None, lr=0.05, epochs=4, shuffle=False)
+    x, hist, _ = manual(L.logistic, fastopt.Adam, {"lr": 0.05}, 4)
+    assert res.x.tobytes() == x.tobytes()
+    np.testing.assert_allclose(res.history, hist, rtol=1e-14)
+    assert res.nit == 4 and res.epochs == 4 and res.status == 0 and res.success
+
+
+@pytest.mark.parametrize("fun", [L.logistic, py_logistic], ids=["compiled", "python"])
+def test_full_batch_equals_manual_sgd(fun):
+    res = run(fun, "sgd", None, lr=0.5, momentum=0.9, epochs=3, shuffle=False)
+    x, hist, _ = manual(L.logistic, fastopt.SGD, {"lr": 0.5, "momentum": 0.9}, 3)
+    assert res.x.tobytes() == x.tobytes()
+    np.testing.assert_allclose(res.history, hist, rtol=1e-14)
+
+
+def test_full_batch_shuffled_matches_to_rounding():
+    res = run(py_logistic, "adam", None, lr=0.05, epochs=3, seed=0)
+    x, _, _ = manual(L.logistic, fastopt.Adam, {"lr": 0.05}, 3)
+    np.testing.assert_allclose(res.x, x, rtol=1e-9, atol=1e-12)
+    assert res.nit == 3
+
+
+@pytest.mark.parametrize("fun", [L.logistic, py_logistic], ids=["compiled", "python"])
+def test_minibatch_no_shuffle_equals_manual_slices(fun):
+    res = run(fun, "sgd", 64, lr=0.2, momentum=0.5, epochs=2, shuffle=False)
+    x, hist, _ = manual(L.logistic, fastopt.SGD, {"lr": 0.2, "momentum": 0.5}, 2, 64)
+    assert res.x.tobytes() == x.tobytes()
+    np.testing.assert_allclose(res.history, hist, rtol=1e-14)
+    assert res.nit == 2 * 5  # ceil(300 / 64) steps per epoch
+
+
+def test_sgd_batch_size_one_tiny_data():
+    Xt, yt = X[:7], Y_REG[:7]
+    res = run(py_squared, "sgd", 1, data=(Xt, yt), lr=0.05, epochs=3, shuffle=False)
+    x, hist, _ = manual(L.squared, fastopt.SGD, {"lr": 0.05}, 3, 1, data=(Xt, yt))
+    assert res.x.tobytes() == x.tobytes()
+    np.testing.assert_allclose(res.history, hist, rtol=1e-14)
+    assert res.nit == 21 and res.nfev == 22
+
+
+def test_seed_reproducible_and_different_seeds_differ():
+    a = run(py_logistic, lr=0.05, epochs=2, seed=5)
+    b = run(py_logistic, lr=0.05, epochs=2, seed=5)
+    c = run(py_logistic, lr=0.05, epochs=2, seed=6)
+    assert a.x.tobytes() == b.x.tobytes()
+    assert np.array_equal(a.history, b.history)
+    assert not np.array_equal(a.x, c.x)
+    unshuffled = run(py_logistic, lr=0.05, epochs=2, shuffle=False)
+    assert not np.array_equal(a.x, unshuffled.x)
+
+
+def test_compiled_equals_python_with_all_randomness():
+    opts = dict(lr=0.05, epochs=3, seed=11, input_noise=0.2, grad_noise=0.05)
+    X_before, y_before = X.copy(), Y_LOG.copy()
+    a = run(L.logistic, **opts)
+    b = run(lambda w, X, y: L.logistic(w, X, y), **opts)
+    assert a.x.tobytes() == b.x.tobytes()
+    assert a.history.tobytes() == b.history.tobytes()
+    assert a.nit == b.nit == 3 * 10
+    # the noise lands on copies: the data is untouched
+    assert np.array_equal(X, X_before) and np.array_equal(Y_LOG, y_before)
+    # and it does change the trajectory
+    c = run(L.logistic, lr=0.05, epochs=3, seed=11)
+    assert not np.array_equal(a.x, c.x)
+
+
+def test_noise_without_shuffle_is_seeded():
+    opts = dict(lr=0.05, epochs=2, seed=1, shuffle=False, input_noise=0.1)
+    a = run(py_logistic, **opts)
+    b = run(py_logistic, **opts)
+    c = run(py_logistic, **{**opts, "seed": 2})
+    assert a.x.tobytes() == b.x.tobytes()
+    assert not np.array_equal(a.x, c.x)
+
+
+# -- history, validation, early stopping ----------------------------------------------------------
+
+def test_history_and_val_history_per_epoch():
+    res = fastopt.minimize(py_logistic, W0, method="adam", jac=True, data=(X, Y_LOG), batch_size=50,
+                           validation_data=(XV, YV),
+                           options={"lr": 0.05, "epochs": 4, "shuffle": False,
+                                    "early_stopping": False})
+    _, hist, xs = manual(L.logistic, fastopt.Adam, {"lr": 0.05}, 4, 50)
+    assert res.history.shape == (4,) and res.val_history.shape == (4,)
+    np.testing.assert_allclose(res.history, hist, rtol=1e-14)
+    for e in range(4):
+        assert res.val_history[e] == L.logistic(xs[e], XV, YV)[0]
+    assert res.fun == res.history[-1]
+    assert res.best_epoch == int(np.argmin(res.val_history))
+    assert res.x.tobytes() == xs[-1].tobytes()  # no early stopping: the last iterate
+    assert res.history[-1] < res.history[0]
+
+
+def test_no_validation_has_no_val_history():
+    res = run(py_logistic, lr=0.05, epochs=2, seed=0)
+    assert res.history.shape == (2,) and not hasattr(res, "val_history")
+
+
+def test_early_stopping_restores_best_epoch():
+    # validation labels flipped: training makes validation worse after the first epoch
+    res = fastopt.minimize(py_logistic, W0, method="adam", jac=True, data=(X, Y_LOG), batch_size=50,
+                           validation_data=(XV, 1.0 - YV),
+                           options={"lr": 0.05, "epochs": 50, "seed": 0, "patience": 3})
+    assert res.status == 0 and res.success
+    assert res.best_epoch == 0
+    assert res.epochs == res.best_epoch + 1 + 3 < 50
+    assert len(res.val_history) == res.epochs
+    assert L.logistic(res.x, XV, 1.0 - YV)[0] == res.val_history[res.best_epoch]
+    assert res.fun == res.history[res.best_epoch]
+    assert "Early stopping" in res.message and "Restored" in res.message
+
+    keep_last = fastopt.minimize(py_logistic, W0, method="adam", jac=True, data=(X, Y_LOG),
+                                 batch_size=50, validation_data=(XV, 1.0 - YV),
+                                 options={"lr": 0.05, "epochs": 50, "seed": 0, "patience": 3,
+                                          "restore_best": False})
+    assert keep_last.epochs == res.epochs
+    assert L.logistic(keep_last.x, XV, 1.0 - YV)[0] == keep_last.val_history[-1]
+
+
+def test_early_stopping_best_epoch_in_the_middle():
+    # a large step: validation improves, then oscillates; patience ends the run
+    res = fastopt.minimize(py_logistic, W0, method="sgd", jac=True, data=(X, Y_LOG), batch_size=10,
+                           validation_data=(XV, YV),
+                           options={"lr": 3.0, "epochs": 40, "seed": 3, "patience": 2})
+    vh = res.val_history
+    assert res.best_epoch == int(np.argmin(vh))
+    assert L.logistic(res.x, XV, YV)[0] == vh[res.best_epoch]
+    assert 0 < res.best_epoch < res.epochs - 1 and res.epochs < 40
+    assert res.epochs == res.best_epoch + 1 + 2
+    assert res.fun == res.history[res.best_epoch]
+
+
+def test_min_delta_and_patience():
+    common = dict(method="adam", jac=True, data=(X, Y_LOG), batch_size=50, validation_data=(XV, YV))
+    res = fastopt.minimize(py_logistic, W0, **common,
+                           options={"lr": 0.05, "epochs": 30, "seed": 0, "patience": 4,
+                                    "min_delta": 1e3})
+    # nothing beats epoch 0 by 1000: stop after exactly `patience` more epochs
+    assert res.best_epoch == 0 and res.epochs == 5
+    assert L.logistic(res.x, XV, YV)[0] == res.val_history[0]
+    long = fastopt.minimize(py_logistic, W0, **common,
+                            options={"lr": 0.05, "epochs": 6, "seed": 0, "patience": 4})
+    assert long.epochs == 6 and long.best_epoch == 5  # still improving
+
+
+def test_validation_fraction_split():
+    res = run(py_logistic, lr=0.05, epochs=3, seed=4, validation_fraction=0.2,
+              early_stopping=False)
+    n_val = int(np.ceil(0.2 * N))
+    perm = np.random.default_rng(4).permutation(N)
+    Xv, yv = X[perm[:n_val]], Y_LOG[perm[:n_val]]
+    assert res.val_history.shape == (3,)
+    assert res.val_history[-1] == L.logistic(res.x, Xv, yv)[0]
+    assert res.nit == 3 * int(np.ceil((N - n_val) / 32))
+    with pytest.raises(ValueError, match="not both"):
+        fastopt.minimize(py_logistic, W0, jac=True, data=(X, Y_LOG), validation_data=(XV, YV),
+                         options={"validation_fraction": 0.2})
+    with pytest.raises(ValueError, match="validation_fraction"):
+        run(py_logistic, data=(X[:3], Y_LOG[:3]), validation_fraction=0.9)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        run(py_logistic, validation_fraction=1.0)
+
+
+def test_early_stopping_needs_validation():
+    with pytest.raises(ValueError, match="early_stopping"):
+        run(py_logistic, early_stopping=True)
+
+
+def test_extra_args_follow_the_batch_arrays():
+    Y = L.one_hot(np.arange(N) % 3, 3)
+    w0 = np.full((D + 1) * 3, 0.05)
+    res = fastopt.minimize(lambda w, Xb, Yb, s: L.softmax(w, Xb, Yb, s), w0, args=(0.1,),
+                           method="adam", jac=True, data=(X, Y), batch_size=100,
+                           options={"lr": 0.05, "epochs": 2, "shuffle": False})
+    x, hist, _ = manual(lambda w, Xb, Yb: L.softmax(w, Xb, Yb, 0.1), fastopt.Adam, {"lr": 0.05},
+                        2, 100, x0=w0, data=(X, Y))
+    assert res.x.tobytes() == x.tobytes()
+    np.testing.assert_allclose(res.history, hist, rtol=1e-14)
+
+
+def test_float32_parameters_stay_float32():
+    res = run(py_logistic, x0=W0.astype(np.float32), data=(X.astype(np.float32), Y_LOG), lr=0.05,
+              epochs=2, seed=0, l2=0.1)
+    assert res.x.dtype == np.float32 and np.all(np.isfinite(res.x))
+    assert res.history.shape == (2,)
+
+
+# -- penalties, clipping ---------------------------------------------------------------------------
+
+def test_l2_in_history_and_shrinks_weights():
+    l2 = 0.5
+    res = run(py_squared, "sgd", None, data=(X, Y_REG), lr=0.1, epochs=20, shuffle=False, l2=l2)
+    x, hist, _ = manual(L.squared, fastopt.SGD, {"lr": 0.1}, 20, data=(X, Y_REG), l2=l2)
+    assert res.x.tobytes() == x.tobytes()
+    np.testing.assert_allclose(res.history, hist, rtol=1e-14)
+    f0 = L.squared(W0, X, Y_REG)[0]
+    np.testing.assert_allclose(res.history[0], f0 + 0.5 * l2 * W0 @ W0, rtol=1e-14)
+    plain = run(py_squared, "sgd", None, data=(X, Y_REG), lr=0.1, epochs=20, shuffle=False)
+    assert np.linalg.norm(res.x) < np.linalg.norm(plain.x)
+
+
+def test_l1_gives_exact_zeros_with_sgd():
+    res = run(py_squared, "sgd", 30, data=(X, Y_REG), lr=0.05, epochs=15, seed=0, l1=0.3)
+    assert np.sum(res.x[:D] == 0.0) >= 2  # the two true zeros (at least)
+    assert res.x[0] != 0.0 and res.x[1] != 0.0
+    plain = run(py_squared, "sgd", 30, data=(X, Y_REG), lr=0.05, epochs=15, seed=0)
+    assert np.all(plain.x != 0.0)
+    huge = run(py_squared, "sgd", 30, data=(X, Y_REG), lr=0.05, epochs=3, seed=0, l1=100.0)
+    assert np.all(huge.x == 0.0)
+
+
+def test_penalty_skip_leaves_intercept_alone():
+    huge = run(py_squared, "sgd", 30, data=(X, Y_REG), lr=0.05, epochs=5, seed=0, l1=100.0,
+               penalty_skip=1)
+    assert np.all(huge.x[:D] == 0.0) and huge.x[D] != 0.0
+    np.testing.assert_allclose(huge.x[D], Y_REG.mean(), atol=0.1)
+    l2 = 2.0
+    res = run(py_squared, "sgd", None, data=(X, Y_REG), lr=0.1, epochs=1, shuffle=False, l2=l2,
+              penalty_skip=1)
+    f0, g0 = L.squared(W0, X, Y_REG)
+    np.testing.assert_allclose(res.history[0], f0 + 0.5 * l2 * W0[:D] @ W0[:D], rtol=1e-14)
+    expected = W0 - 0.1 * (g0 + l2 * np.append(W0[:D], 0.0))
+    np.testing.assert_allclose(res.x, expected, rtol=1e-14)
+    with pytest.raises(ValueError, match="penalty_skip"):
+        run(py_squared, data=(X, Y_REG), penalty_skip=D + 2)
+
+
+def test_clip_norm_and_clip_value():
+    f0, g0 = L.squared(W0, X, Y_REG)
+    assert np.linalg.norm(g0) > 0.1 and np.max(np.abs(g0)) > 0.01
+    res = run(py_squared, "sgd", None, data=(X, Y_REG), lr=1.0, epochs=1, shuffle=False,
+              clip_norm=0.1)
+    step = res.x - W0
+    np.testing.assert_allclose(np.linalg.norm(step), 0.1, rtol=1e-5)
+    np.testing.assert_allclose(step / np.linalg.norm(step), -g0 / np.linalg.norm(g0), rtol=1e-9)
+    res = run(py_squared, "sgd", None, data=(X, Y_REG), lr=1.0, epochs=1, shuffle=False,
+              clip_value=0.01)
+    np.testing.assert_allclose(res.x - W0, -np.clip(g0, -0.01, 0.01), rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError):
+        run(py_squared, data=(X, Y_REG), clip_norm=-1.0)
+
+
+# -- resuming, batches, limits ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("fun", [L.logistic, py_logistic], ids=["compiled", "python"])
+def test_optimizer_state_resumes_bit_identically(fun):
+    both = run(fun, "adam", 64, lr=0.05, epochs=2, shuffle=False)
+    first = run(fun, "adam", 64, lr=0.05, epochs=1, shuffle=False)
+    second = run(fun, "adam", 64, x0=first.x, lr=0.05, epochs=1, shuffle=False,
+                 optimizer_state=first.optimizer_state)
+    assert second.x.tobytes() == both.x.tobytes()
+    assert second.nit == both.nit == 10
+    assert second.history[0] == both.history[1]
+    fresh = run(fun, "adam", 64, x0=first.x, lr=0.05, epochs=1, shuffle=False)
+    assert not np.array_equal(fresh.x, both.x)
+
+
+def test_drop_last():
+    res = run(py_logistic, batch_size=64, lr=0.05, epochs=2, seed=0, drop_last=True)
+    assert res.nit == 2 * (N // 64)
+    res = run(py_logistic, batch_size=64, lr=0.05, epochs=2, shuffle=False, drop_last=True)
+    x = np.array(W0)
+    opt = fastopt.Adam(x, lr=0.05)
+    for _ in range(2):
+        for lo in range(0, N - 63, 64):
+            opt.step(L.logistic(x, X[lo:lo + 64], Y_LOG[lo:lo + 64])[1])
+    assert res.x.tobytes() == x.tobytes()
+    # a batch larger than the data is the whole data
+    res = run(py_logistic, batch_size=10 * N, lr=0.05, epochs=2, drop_last=True)
+    assert res.nit == 2
+
+
+def test_maxiter_caps_steps():
+    res = run(py_logistic, batch_size=64, lr=0.05, epochs=10, seed=0, maxiter=7)
+    assert res.nit == 7 and res.epochs == 2 and res.status == 1 and not res.success
+    res = run(py_logistic, batch_size=64, lr=0.05, epochs=10, shuffle=False, maxiter=5)
+    assert res.nit == 5 and res.epochs == 1
+
+
+def test_epochs_zero():
+    res = run(py_logistic, epochs=0)
+    assert res.x.tobytes() == W0.tobytes()
+    assert res.history.shape == (0,) and res.nit == 0 and res.epochs == 0 and res.status == 0
+    assert res.fun == L.logistic(W0, X[:32], Y_LOG[:32])[0]
+
+
+# -- non-finite data --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_nan_in_data_names_array_and_row(shuffle):
+    Xn = X.copy()
+    Xn[117, 2] = np.nan
+    with pytest.raises(ValueError, match=r"data\[0\].*row 117"):
+        run(py_logistic, data=(Xn, Y_LOG), lr=0.05, epochs=2, shuffle=shuffle, seed=0)
+    yn = Y_LOG.copy()
+    yn[250] = np.nan
+    with pytest.raises(ValueError, match=r"data\[1\].*row 250"):
+        run(py_squared, data=(X, yn), lr=0.05, epochs=2, shuffle=shuffle, seed=0)
+
+
+def test_nan_in_validation_data_names_row():
+    Xv = XV.copy()
+    Xv[33, 0] = np.inf
+    with pytest.raises(ValueError, match=r"validation_data\[0\].*row 33"):
+        fastopt.minimize(py_logistic, W0, jac=True, data=(X, Y_LOG), batch_size=32,
+                         validation_data=(Xv, YV), options={"epochs": 2, "seed": 0})
+
+
+# -- argument errors --------------------------------------------------------------------------------
+
+def test_mismatched_lengths():
+    with pytest.raises(ValueError, match="first axis"):
+        run(py_logistic, data=(X, Y_LOG[:-1]))
+    with pytest.raises(ValueError, match="shaped like"):
+        fastopt.minimize(py_logistic, W0, jac=True, data=(X, Y_LOG),
+                         validation_data=(XV[:, :3], YV))
+
+
+@pytest.mark.parametrize("batch_size, exc", [(0, ValueError), (-3, ValueError), (True, TypeError),
+                                             (False, TypeError), (2.5, TypeError)])
+def test_bad_batch_size(batch_size, exc):
+    with pytest.raises(exc, match="batch_size"):
+        run(py_logistic, batch_size=batch_size)
+
+
+def test_jac_none_in_data_mode():
+    with pytest.raises(ValueError, match="jac"):
+        fastopt.minimize(lambda w, Xb, yb: 0.0, W0, data=(X, Y_LOG))
+
+
+def test_logistic_labels_outside_unit_interval():
+    with pytest.raises(ValueError, match=r"labels in \[0, 1\]"):
+        run(L.logistic, data=(X, 2.0 * Y_LOG))
+    with pytest.raises(ValueError, match=r"validation_data\[1\]"):
+        fastopt.minimize(L.logistic, W0, jac=True, data=(X, Y_LOG),
+                         validation_data=(XV, YV - 1.0))
+
+
+def test_softmax_targets_must_be_one_hot():
+    Y = L.one_hot(np.arange(N) % 3, 3)
+    w0 = np.zeros((D + 1) * 3)
+    with pytest.raises(ValueError, match="one-hot"):
+        run(L.softmax, data=(X, 2.0 * Y), x0=w0)
+    with pytest.raises(ValueError, match="one-hot"):
+        run(L.softmax, data=(X, np.arange(N) % 3), x0=w0)
+
+
+def test_unknown_option_warns():
+    with pytest.warns(OptimizeWarning, match="not_an_option"):
+        run(py_logistic, epochs=1, seed=0, not_an_option=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run(py_logistic, epochs=1, seed=0, gtol=1e-3)  # minimize options ignored quietly
+
+
+@pytest.mark.parametrize("options, exc", [
+    ({"epochs": -1}, ValueError), ({"epochs": 1.5}, TypeError), ({"patience": 0}, ValueError),
+    ({"l2": -1.0}, ValueError), ({"seed": -1}, ValueError), ({"shuffle": "yes"}, TypeError),
+])
+def test_bad_option_values(options, exc):
+    with pytest.raises(exc):
+        run(py_logistic, **options)
+
+
+# -- callbacks ---------------------------------------------------------------------------------------
+
+def test_callback_per_epoch_and_stop_iteration():
+    seen = []
+    res = fastopt.minimize(py_logistic, W0, jac=True, data=(X, Y_LOG), batch_size=32,
+                           callback=lambda xk: seen.append(xk),
+                           options={"epochs": 3, "seed": 0, "lr": 0.05})
+    assert len(seen) == 3 and seen[-1].tobytes() == res.x.tobytes()
+
+    results = []
+
+    def cb(intermediate_result):
+        results.append(intermediate_result)
+        if intermediate_result.epoch == 1:
+            raise StopIteration
+
+    res = fastopt.minimize(L.logistic, W0, jac=True, data=(X, Y_LOG), batch_size=32, callback=cb,
+                           options={"epochs": 10, "seed": 0, "lr": 0.05})
+    assert res.status == 99 and not res.success
+    assert [r.epoch for r in results] == [0, 1]
+    assert results[1].nit == 20 and results[1].fun == res.history[1]
+    assert res.epochs == 2 and res.nit == 20
+    assert results[1].x.tobytes() == res.x.tobytes()
