@@ -8,11 +8,37 @@ from ._common import cast_like, lerp
 
 
 @njit(inline="always")
-def _decay_and_penalty(p, h_lr, h_wd, decoupled):
-    """(multiplier on p, coupled L2 coefficient) for torch's two weight decays."""
-    if h_wd != 0 and decoupled:
-        return cast_like(1 - h_lr * h_wd, p), cast_like(0.0, p), True
-    return cast_like(1.0, p), cast_like(h_wd, p), False
+def _moment_coefs(p, lr, beta1, beta2, wd, decoupled, maximize):
+    """Coefficients of ``_moments``, cast to p's dtype (torch's two weight decays)."""
+    if wd != 0 and decoupled:
+        shrink, l2, decoupled = cast_like(1 - lr * wd, p), cast_like(0.0, p), True
+    else:
+        shrink, l2, decoupled = cast_like(1.0, p), cast_like(wd, p), False
+    return (shrink, l2, decoupled, maximize, cast_like(1 - beta1, p), cast_like(beta1, p),
+            abs(1 - beta1) < 0.5, cast_like(beta2, p), cast_like(1 - beta2, p))
+
+
+@njit(inline="always")
+def _moments(i, p, g, s, k):
+    """Weight decay, then the first and second moments of element i (stored in s[0], s[1]).
+
+    ``k`` starts with ``_moment_coefs``'s nine values (one flat tuple: Numba's
+    parfor analysis rejects nested ones). Returns (decayed parameter,
+    gradient used, m, v).
+    """
+    shrink, l2, decoupled, neg, w1, b1, small, b2, one_m_b2 = (k[0], k[1], k[2], k[3], k[4], k[5],
+                                                                k[6], k[7], k[8])
+    gi = -g[i] if neg else g[i]
+    x = p[i]
+    if decoupled:
+        x = x * shrink
+    elif l2 != 0:
+        gi = gi + l2 * x
+    m = lerp(s[0, i], gi, w1, b1, small)
+    v = s[1, i] * b2 + one_m_b2 * gi * gi
+    s[0, i] = m
+    s[1, i] = v
+    return x, gi, m, v
 
 
 # h = [lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay]
@@ -21,18 +47,8 @@ def _decay_and_penalty(p, h_lr, h_wd, decoupled):
 
 @njit(**ELEMENT_OPTIONS)
 def _adam_elem(i, p, g, s, k):
-    (shrink, wd, decoupled, w1, b1, small, b2, one_m_b2, inv_bc2_sqrt, eps,
-     neg_step, amsgrad, neg) = k
-    gi = -g[i] if neg else g[i]
-    x = p[i]
-    if decoupled:
-        x = x * shrink
-    elif wd != 0:
-        gi = gi + wd * x
-    m = lerp(s[0, i], gi, w1, b1, small)
-    v = s[1, i] * b2 + one_m_b2 * gi * gi
-    s[0, i] = m
-    s[1, i] = v
+    inv_bc2_sqrt, eps, neg_step, amsgrad = k[9], k[10], k[11], k[12]
+    x, gi, m, v = _moments(i, p, g, s, k)
     if amsgrad:
         v = max(s[2, i], v)
         s[2, i] = v
@@ -43,12 +59,9 @@ def _adam_elem(i, p, g, s, k):
 def adam_kernel(p, g, s, c, h, t):
     lr, beta1, beta2 = h[0], h[1], h[2]
     # sqrt, not ** 0.5: the same value (both correctly rounded) at a fraction of the cost.
-    shrink, wd, decoupled = _decay_and_penalty(p, lr, h[4], h[7] != 0)
-    step_size = lr / (1 - beta1 ** t)
-    k = (shrink, wd, decoupled, cast_like(1 - beta1, p), cast_like(beta1, p),
-         abs(1 - beta1) < 0.5, cast_like(beta2, p), cast_like(1 - beta2, p),
+    k = _moment_coefs(p, lr, beta1, beta2, h[4], h[7] != 0, h[6] != 0) + (
          cast_like(1 / np.sqrt(1 - beta2 ** t), p), cast_like(h[3], p),
-         cast_like(-step_size, p), h[5] != 0, h[6] != 0)
+         cast_like(-lr / (1 - beta1 ** t), p), h[5] != 0)
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _adam_elem(i, p, g, s, k)
@@ -94,18 +107,8 @@ def adamax_kernel(p, g, s, c, h, t):
 
 @njit(**ELEMENT_OPTIONS)
 def _nadam_elem(i, p, g, s, k):
-    (shrink, wd, decoupled, w1, b1, small, b2, one_m_b2, bc2, eps,
-     coef_g, coef_m, neg) = k
-    gi = -g[i] if neg else g[i]
-    x = p[i]
-    if decoupled:
-        x = x * shrink
-    elif wd != 0:
-        gi = gi + wd * x
-    m = lerp(s[0, i], gi, w1, b1, small)
-    v = s[1, i] * b2 + one_m_b2 * gi * gi
-    s[0, i] = m
-    s[1, i] = v
+    bc2, eps, coef_g, coef_m = k[9], k[10], k[11], k[12]
+    x, gi, m, v = _moments(i, p, g, s, k)
     denom = np.sqrt(v / bc2) + eps
     x = x + coef_g * gi / denom
     p[i] = x + coef_m * m / denom
@@ -114,17 +117,15 @@ def _nadam_elem(i, p, g, s, k):
 @njit(**KERNEL_OPTIONS)
 def nadam_kernel(p, g, s, c, h, t):
     lr, beta1, beta2, psi = h[0], h[1], h[2], h[5]
-    shrink, wd, decoupled = _decay_and_penalty(p, lr, h[4], h[6] != 0)
     mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
     # torch keeps mu_product as a tensor of the default dtype.
     mu_product = float(cast_like(c[0] * mu, p))
     c[0] = mu_product
-    k = (shrink, wd, decoupled, cast_like(1 - beta1, p), cast_like(beta1, p),
-         abs(1 - beta1) < 0.5, cast_like(beta2, p), cast_like(1 - beta2, p),
+    k = _moment_coefs(p, lr, beta1, beta2, h[4], h[6] != 0, h[7] != 0) + (
          cast_like(1 - beta2 ** t, p), cast_like(h[3], p),
          cast_like(-lr * (1.0 - mu) / (1.0 - mu_product), p),
-         cast_like(-lr * mu_next / (1.0 - mu_product * mu_next), p), h[7] != 0)
+         cast_like(-lr * mu_next / (1.0 - mu_product * mu_next), p))
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _nadam_elem(i, p, g, s, k)
@@ -139,18 +140,8 @@ def nadam_kernel(p, g, s, c, h, t):
 
 @njit(**ELEMENT_OPTIONS)
 def _radam_elem(i, p, g, s, k):
-    (shrink, wd, decoupled, w1, b1, small, b2, one_m_b2, inv_bc1, lr,
-     rectify, rect, bc2_sqrt, eps, neg) = k
-    gi = -g[i] if neg else g[i]
-    x = p[i]
-    if decoupled:
-        x = x * shrink
-    elif wd != 0:
-        gi = gi + wd * x
-    m = lerp(s[0, i], gi, w1, b1, small)
-    v = s[1, i] * b2 + one_m_b2 * gi * gi
-    s[0, i] = m
-    s[1, i] = v
+    inv_bc1, lr, rectify, rect, bc2_sqrt, eps = k[9], k[10], k[11], k[12], k[13], k[14]
+    x, gi, m, v = _moments(i, p, g, s, k)
     if rectify:
         p[i] = x - m * inv_bc1 * lr * (bc2_sqrt / (np.sqrt(v) + eps)) * rect
     else:
@@ -160,7 +151,6 @@ def _radam_elem(i, p, g, s, k):
 @njit(**KERNEL_OPTIONS)
 def radam_kernel(p, g, s, c, h, t):
     lr, beta1, beta2 = h[0], h[1], h[2]
-    shrink, wd, decoupled = _decay_and_penalty(p, lr, h[4], h[5] != 0)
     bc2 = 1 - beta2 ** t
     rho_inf = 2 / (1 - beta2) - 1
     rho_t = rho_inf - 2 * t * (beta2 ** t) / bc2
@@ -169,11 +159,9 @@ def radam_kernel(p, g, s, c, h, t):
     if rectify:
         rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
                        / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-    k = (shrink, wd, decoupled, cast_like(1 - beta1, p), cast_like(beta1, p),
-         abs(1 - beta1) < 0.5, cast_like(beta2, p), cast_like(1 - beta2, p),
-         cast_like(1 / (1 - beta1 ** t), p), cast_like(lr, p), rectify,
-         cast_like(rect, p), cast_like(np.sqrt(bc2), p), cast_like(h[3], p),
-         h[6] != 0)
+    k = _moment_coefs(p, lr, beta1, beta2, h[4], h[5] != 0, h[6] != 0) + (
+         cast_like(1 / (1 - beta1 ** t), p), cast_like(lr, p), rectify, cast_like(rect, p),
+         cast_like(np.sqrt(bc2), p), cast_like(h[3], p))
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _radam_elem(i, p, g, s, k)
