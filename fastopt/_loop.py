@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, types
-from numba.extending import intrinsic, overload
+from numba.extending import overload
 
 from ._config import CACHE
+from ._kernels._common import float_bits, float_from_bits
 from .schedules import eval_schedule
 
 # st (int64):   [iteration, nfev, njev, status, iteration of x_good]
@@ -24,38 +25,6 @@ F, F_GOOD, GTOL, FTOL, CLIP_VALUE, CLIP_NORM, FD_STEP = 0, 1, 2, 3, 4, 5, 6
 RUNNING, CONVERGED_G, CONVERGED_F, MAXITER, NONFINITE, INTERRUPTED, CALLBACK_STOP = (
     -1, 0, 4, 1, 2, 3, 99)
 BAD_GRADIENT = 5  # a gradient of the wrong size: reported as a ValueError
-
-
-@intrinsic
-def _bits(typingctx, x):
-    """The IEEE bits of a float64 (float32) as an int64 (int32)."""
-    if x == types.float64:
-        ity = types.int64
-    elif x == types.float32:
-        ity = types.int32
-    else:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(ity))
-
-    return ity(x), codegen
-
-
-@intrinsic
-def _float_from_bits(typingctx, bits):
-    """The float64 (float32) whose IEEE bits are the int64 (int32) ``bits``."""
-    if bits == types.int64:
-        fty = types.float64
-    elif bits == types.int32:
-        fty = types.float32
-    else:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(fty))
-
-    return fty(bits), codegen
 
 
 def _max_abs(g):
@@ -77,8 +46,8 @@ def _max_abs_impl(g):
         def impl(g):
             m = ity(0)
             for i in range(g.size):
-                m = max(m, ity(_bits(g[i]) & mask))  # ity(): Numba widens int32 & int32
-            return np.nan if m >= inf else float(_float_from_bits(ity(m)))
+                m = max(m, ity(float_bits(g[i]) & mask))  # ity(): Numba widens int32 & int32
+            return np.nan if m >= inf else float(float_from_bits(ity(m)))
 
         return impl
 

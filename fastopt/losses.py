@@ -33,11 +33,10 @@ thread launch would cost more than it saves.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
 
 from ._config import CACHE, FASTMATH
+from ._kernels._common import float_from_bits
 
 __all__ = ["squared", "logistic", "huber", "softmax", "one_hot", "per_example", "NCHUNKS",
            "PARALLEL_WORK"]
@@ -57,18 +56,6 @@ _OPTS = dict(cache=CACHE, error_model="numpy", fastmath=FASTMATH)
 _EXACT = dict(cache=CACHE, error_model="numpy",
               fastmath=(FASTMATH - {"reassoc"}) if FASTMATH else False)
 SQUARED, LOGISTIC, HUBER = 0, 1, 2
-
-
-@intrinsic
-def _bits_as_float(typingctx, bits):
-    """The float64 whose IEEE bits are the int64 ``bits``."""
-    if bits != types.int64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return types.float64(types.int64), codegen
 
 
 _INV_LN2 = 1.4426950408889634
@@ -106,7 +93,7 @@ def _exp_nonpos(x):
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    return p * _bits_as_float((np.int64(k) + 1023) << 52)  # times 2^k, k in [-1021, 0]
+    return p * float_from_bits((np.int64(k) + 1023) << 52)  # times 2^k, k in [-1021, 0]
 
 
 @njit(inline="always")

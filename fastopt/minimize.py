@@ -11,7 +11,7 @@ import inspect
 import numbers
 import time
 import warnings
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from numba import njit
@@ -21,7 +21,10 @@ from . import _loop
 from . import _validation as v
 from .optimizers import CLASSES
 from .registry import METHODS, get_spec
-from .schedules import ReduceLROnPlateau, Schedule, as_schedule
+from .schedules import ReduceLROnPlateau, as_schedule
+
+if TYPE_CHECKING:
+    from scipy.optimize import OptimizeResult
 
 __all__ = ["minimize", "METHODS"]
 

@@ -62,7 +62,7 @@ import numpy as np
 from . import _validation as v
 from . import losses
 from .minimize import minimize
-from .registry import METHODS, get_spec
+from .registry import METHODS
 
 try:  # scikit-learn is optional
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin

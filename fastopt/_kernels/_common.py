@@ -4,8 +4,8 @@ Numba promotes ``int op float32`` to float64, so kernels never write a bare
 number into float32 arithmetic: every constant goes through ``cast_like``.
 """
 
-from numba import njit
-from numba.extending import overload
+from numba import njit, types
+from numba.extending import intrinsic, overload
 
 
 def cast_like(x, a):
@@ -29,3 +29,35 @@ def lerp(a, b, w, one_minus_w, small):
     if small:
         return a + w * (b - a)
     return b - (b - a) * one_minus_w
+
+
+@intrinsic
+def float_bits(typingctx, x):
+    """The IEEE bits of a float64 (float32) as an int64 (int32)."""
+    if x == types.float64:
+        ity = types.int64
+    elif x == types.float32:
+        ity = types.int32
+    else:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(ity))
+
+    return ity(x), codegen
+
+
+@intrinsic
+def float_from_bits(typingctx, bits):
+    """The float64 (float32) whose IEEE bits are the int64 (int32) ``bits``."""
+    if bits == types.int64:
+        fty = types.float64
+    elif bits == types.int32:
+        fty = types.float32
+    else:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(fty))
+
+    return fty(bits), codegen

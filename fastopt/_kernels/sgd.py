@@ -1,6 +1,5 @@
 """SGD with momentum, dampening and Nesterov; ASGD (averaged SGD)."""
 
-import numpy as np
 from numba import njit, prange
 
 from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN
