@@ -8,11 +8,12 @@ asv imports every module of this folder, the peer-comparison scripts
 (``w1_step.py`` ...) and ``compare.py`` included. Two guards below keep
 those scripts from changing the suite:
 
-* fastopt is imported here first, before any script can put the checkout at
-  the front of ``sys.path``: in an asv environment the suite measures the
-  fastopt asv built and installed for the commit, not the working tree.
-  Only when fastopt is not importable at all (``asv run --python=same`` in
-  a checkout without ``pip install``) is the checkout used.
+* which fastopt is measured is settled here, before any script can put the
+  checkout at the front of ``sys.path``. In an environment asv built
+  (virtualenv, ``asv run``/``asv continuous``): the fastopt asv installed
+  for the commit, never the working tree. In an existing environment
+  (``asv run --python=same``) or outside asv: the checkout holding this
+  folder, whatever else is installed, as the ``w*_*.py`` scripts do.
 * the scripts are not benchmarks: a function of theirs whose name asv would
   take for one (``time_interleaved`` ...) is marked ``skip_benchmark``, and a
   script that fails to import is replaced by an empty module (with a
@@ -28,11 +29,11 @@ import warnings
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
-try:
-    import fastopt  # noqa: F401
-except ImportError:
-    sys.path.insert(0, os.path.dirname(_HERE))
-    import fastopt  # noqa: F401
+_ROOT = os.path.dirname(_HERE)
+if (os.environ.get("ASV_ENV_TYPE", "existing") == "existing"
+        and os.path.isdir(os.path.join(_ROOT, "fastopt")) and _ROOT not in sys.path):
+    sys.path.insert(0, _ROOT)
+import fastopt  # noqa: E402,F401
 
 _ASV_NAME = re.compile(r"^(time|timeraw|track|mem|peakmem)_|^(Time|Timeraw|Track|Mem|PeakMem)[A-Z_]")
 

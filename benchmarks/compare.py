@@ -120,6 +120,11 @@ def _t(seconds: float | None) -> str:
     return f"{seconds * 1e6:.3g} µs"
 
 
+def _n(n: int) -> str:
+    """1e2, 1e4, ... for the sizes."""
+    return f"{n:.0e}".replace("e+0", "e").replace("e+", "e")
+
+
 def _x(ratio: float | None) -> str:
     if ratio is None:
         return "—"
@@ -155,14 +160,14 @@ def run_w1(rounds, target, budget, summary, notes) -> list[str]:
         med = measure(runs, rounds, target, budget)
         fo = med["fastopt"]
         ratio = {k: med[k] / fo for k in med}
-        lines.append(f"| {n:.0e} | {dtype} | {_t(fo)} | " + " | ".join(
+        lines.append(f"| {_n(n)} | {dtype} | {_t(fo)} | " + " | ".join(
             f"{_t(med.get(k))} | {_x(ratio.get(k))}" for k in ("torch", "jax", "numpy", "limit"))
             + " |")
         print(lines[-1], flush=True)
         if ("W1", (n, dtype)) in TARGETS:
             peer, need = TARGETS[("W1", (n, dtype))]
             what = "torch.optim.Adam(fused=True)" if peer == "torch" else "bandwidth floor"
-            summary.append((f"W1 Adam step, n={n:.0e} {dtype}", _t(fo), what, _t(med.get(peer)),
+            summary.append((f"W1 Adam step, n={_n(n)} {dtype}", _t(fo), what, _t(med.get(peer)),
                             ratio.get(peer), f">= {need:g}x", _verdict(ratio.get(peer), need)))
         del runs
     lines += ["", "The bandwidth floor is a parallel loop that only reads the 4 arrays of an "
@@ -183,7 +188,7 @@ def run_w1(rounds, target, budget, summary, notes) -> list[str]:
             med = measure(runs, rounds, target, budget)
             fo = med["fastopt"]
             tt = med.get("torch")
-            rows.append(f"| {spec.class_name} | {n:.0e} | {_t(fo)} | "
+            rows.append(f"| {spec.class_name} | {_n(n)} | {_t(fo)} | "
                         f"{_t(tt)}{f' ({torch[1]})' if torch else ''} | "
                         f"{_x(tt / fo if tt else None)} |")
             print(rows[-1], flush=True)

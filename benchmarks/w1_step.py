@@ -614,63 +614,67 @@ def _ir_summary(text: str) -> dict:
             "flags": sorted({f.strip() for f in flags})}
 
 
-def _worker_inspect(kernel_names: list[str], n: int) -> dict:
+INSPECT_VARIANTS = {  # label -> njit options replacing the kernel's own (same source)
+    "FASTMATH=1": {},
+    "FASTMATH=0": {"fastmath": False},
+    "fastmath=True": {"fastmath": True},
+}
+
+
+def _ir_of(kernel, dtype: str) -> dict:
     import re
+
+    sig = next(sg for sg in kernel.signatures if str(sg[0].dtype) == dtype)
+    funcs = _functions(kernel.inspect_llvm(sig))
+    serial = [v for k, v in funcs.items() if "_kernels" in k and not k.startswith(("cpython.", "cfunc."))]
+    body = [v for k, v in funcs.items() if "parfor_gufunc" in k and not k.startswith("__gufunc__")]
+    asm = kernel.inspect_asm(sig)
+    return {"serial": _ir_summary("\n".join(serial)), "prange": _ir_summary("\n".join(body)),
+            "asm": {k: len(re.findall(pat, asm)) for k, pat in (
+                ("zmm", r"%zmm\d+"), ("ymm", r"%ymm\d+"), ("packed sqrt/div", r"\bv(?:sqrt|div)p[sd]\b"),
+                ("float->double converts", r"\bvcvt(?:ps2pd|ss2sd)\b"))}}
+
+
+def _worker_inspect(kernel_names: list[str], n: int) -> dict:
+    """IR/asm of each kernel as configured, and ns/element of fastmath variants timed interleaved."""
+    import types
+
+    from numba import njit
 
     from fastopt import _config
     from fastopt.registry import REGISTRY
 
     out = {"fastmath": sorted(_config.FASTMATH) if _config.FASTMATH else False,
            "parallel_min": _config.PARALLEL_MIN, "kernels": {}}
-    for name in kernel_names:
-        hyper = {"momentum": 0.9} if name == "sgd" else {}
-        for dtype in (F64, F32):
-            p, g = _data(n, dtype)
-            opt = getattr(__import__("fastopt"), REGISTRY[name].class_name)(p, **hyper)
-            opt.step(g)
-            kernel = opt.spec.kernel
-            pf, s, c, h = _kernel_args(opt)
-            timer = timeit.Timer("k(p, g, s, c, h, 2.0)",
-                                 globals={"k": kernel, "p": pf, "g": g, "s": s, "c": c, "h": h})
-            res = measure({"k": timer}, 15, 0.01)
-            sig = next(sg for sg in kernel.signatures if str(sg[0].dtype) == dtype)
-            funcs = _functions(kernel.inspect_llvm(sig))
-            serial = {k: v for k, v in funcs.items() if "_kernels" in k and not k.startswith(("cpython.", "cfunc."))}
-            body = {k: v for k, v in funcs.items() if "parfor_gufunc" in k and not k.startswith("__gufunc__")}
-            asm = kernel.inspect_asm(sig)
-            out["kernels"][f"{name}/{dtype}"] = {
-                "ns_per_element": res["k"]["median"] / n * 1e9,
-                "serial": _ir_summary("\n".join(serial.values())),
-                "prange": _ir_summary("\n".join(body.values())),
-                "asm": {k: len(re.findall(pat, asm)) for k, pat in (
-                    ("zmm", r"%zmm\d+"), ("ymm", r"%ymm\d+"), ("packed sqrt/div", r"\bv(?:sqrt|div)p[sd]\b"),
-                    ("float->double converts", r"\bvcvt(?:ps2pd|ss2sd)\b"))},
-            }
-    # Adam compiled with other options, same source, for reference.
-    from numba import njit
-    from fastopt._kernels.adam import adam_kernel
 
-    variants = {"fastmath=True (with nnan, ninf)": dict(fastmath=True, error_model="numpy"),
-                "error_model='python' (current fastmath)": dict(fastmath=_config.FASTMATH,
-                                                                error_model="python")}
-    out["adam_variants"] = {}
-    for label, opts in variants.items():
-        k2 = njit(parallel=True, cache=False, **opts)(adam_kernel.py_func)
+    def variant(kernel, options):
+        if not options:
+            return kernel
+        f = kernel.py_func
+        clone = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__, f.__closure__)
+        return njit(**dict(_config.KERNEL_OPTIONS, cache=False, **options))(clone)
+
+    variants = dict(INSPECT_VARIANTS)
+    for name in kernel_names:
+        hyper = CROSSOVER_HYPER.get(name, {})
+        kernel = REGISTRY[name].kernel
+        extra = {"error_model='python'": {"error_model": "python"}} if name == "adam" else {}
+        compiled = {label: variant(kernel, opts) for label, opts in {**variants, **extra}.items()}
         for dtype in (F64, F32):
             p, g = _data(n, dtype)
-            opt = _optimizer_class("adam")(p)
+            opt = _optimizer_class(name)(p, **hyper)
             opt.step(g)
             pf, s, c, h = _kernel_args(opt)
-            k2(pf, g, s, c, h, 2.0)
-            timer = timeit.Timer("k(p, g, s, c, h, 2.0)",
-                                 globals={"k": k2, "p": pf, "g": g, "s": s, "c": c, "h": h})
-            res = measure({"k": timer}, 15, 0.01)
-            sig = next(sg for sg in k2.signatures if str(sg[0].dtype) == dtype)
-            funcs = _functions(k2.inspect_llvm(sig))
-            serial = {k: v for k, v in funcs.items() if "_kernels" in k and not k.startswith(("cpython.", "cfunc."))}
-            out["adam_variants"][f"{label}/{dtype}"] = {
-                "ns_per_element": res["k"]["median"] / n * 1e9,
-                "serial": _ir_summary("\n".join(serial.values()))}
+            timers = {}
+            for label, k in compiled.items():
+                k(pf, g, s, c, h, 2.0)
+                timers[label] = timeit.Timer("k(p, g, s, c, h, 2.0)", globals={
+                    "k": k, "p": pf, "g": g, "s": s, "c": c, "h": h})
+            res = measure(timers, 41, 0.003)
+            out["kernels"][f"{name}/{dtype}"] = {
+                label: {"ns_per_element": res[label]["median"] / n * 1e9,
+                        "ns_per_element_min": res[label]["min"] / n * 1e9,
+                        **_ir_of(compiled[label], dtype)} for label in compiled}
     return out
 
 
@@ -686,43 +690,45 @@ def run_inspect(quick: bool) -> list[str]:
         names = ["adam"]
     n = 10_000
     tmp = Path(tempfile.mkdtemp(prefix="fastopt_inspect_"))
-    results = {}
     try:
-        for fm in ("1", "0"):
-            env = {"FASTOPT_FASTMATH": fm, "FASTOPT_CACHE": "0", "FASTOPT_PARALLEL_MIN": SERIAL_MIN,
-                   "NUMBA_CACHE_DIR": str(tmp / fm)}
-            results[fm] = _run_worker("inspect", env, ["--kernels", ",".join(names), "--n", str(n)])
-            print(f"  inspect FASTOPT_FASTMATH={fm} done", flush=True)
+        env = {"FASTOPT_FASTMATH": "1", "FASTOPT_CACHE": "0", "FASTOPT_PARALLEL_MIN": SERIAL_MIN,
+               "NUMBA_CACHE_DIR": str(tmp)}
+        res = _run_worker("inspect", env, ["--kernels", ",".join(names), "--n", str(n)])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
     def vec(summary):
         return ", ".join(summary["vectors"]) or "scalar only"
 
-    lines = [f"### Kernels: vector types in the LLVM IR, float->double promotion, ns/element "
-             f"(n = {n:,}, serial loop, median)", "",
-             "fpext = float->double conversions anywhere in the function (0 means float32 data never "
-             "goes through float64); the prange body is the parfor gufunc Numba outlines.", "",
-             "| kernel | dtype | serial loop vectors | prange body vectors | fpext (serial/prange) | "
-             "asm zmm refs | ns/el FASTMATH=1 | ns/el FASTMATH=0 | FASTMATH=0 vectors |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for key, r1 in results["1"]["kernels"].items():
-        r0 = results["0"]["kernels"][key]
+    labels = list(INSPECT_VARIANTS)
+    lines = [f"### Kernels: LLVM IR vector types, float->double promotion, ns/element "
+             f"(n = {n:,}, serial loop)", "",
+             "As configured (FASTOPT_FASTMATH=1): vector types in the serial loop's function and in "
+             "the prange body (the parfor gufunc Numba outlines); fpext = float->double conversions "
+             "anywhere in them (0: float32 data never goes through float64). ns/element: median "
+             "(min) of 41 interleaved repeats of the kernel compiled three ways from the same "
+             "source: FASTMATH=1 (fastopt's flags, no nnan/ninf), FASTMATH=0 (what "
+             "FASTOPT_FASTMATH=0 compiles), fastmath=True (all flags). Note: vectors in the IR do "
+             "not prove the vector loop is the one that runs (see the README).", "",
+             "| kernel | dtype | serial loop vectors | prange body vectors | fpext serial/prange | "
+             "asm zmm refs | " + " | ".join(f"ns/el {lb}" for lb in labels) + " | FASTMATH=0 vectors |",
+             "|---|---|---|---|---|---|" + "---|" * len(labels) + "---|"]
+    for key, r in res["kernels"].items():
         name, dtype = key.split("/")
-        lines.append(f"| {name} | {dtype} | {vec(r1['serial'])} | {vec(r1['prange'])} | "
-                     f"{r1['serial']['fpext']}/{r1['prange']['fpext']} | {r1['asm']['zmm']} | "
-                     f"{r1['ns_per_element']:.2f} | {r0['ns_per_element']:.2f} | {vec(r0['serial'])} |")
-    lines += ["", "Adam compiled from the same source with other options (serial loop, n = "
-              f"{n:,}):", "", "| variant | dtype | ns/element | vectors | fp flags seen |", "|---|---|---|---|---|"]
-    for fm, label in (("1", "current: FASTOPT_FASTMATH=1 (no nnan/ninf)"), ("0", "FASTOPT_FASTMATH=0")):
-        for dtype in (F64, F32):
-            r = results[fm]["kernels"][f"adam/{dtype}"]
-            lines.append(f"| {label} | {dtype} | {r['ns_per_element']:.2f} | {vec(r['serial'])} | "
-                         f"{'; '.join(r['serial']['flags']) or 'none'} |")
-    for key, r in results["1"]["adam_variants"].items():
-        label, dtype = key.rsplit("/", 1)
-        lines.append(f"| {label} | {dtype} | {r['ns_per_element']:.2f} | {vec(r['serial'])} | "
-                     f"{'; '.join(r['serial']['flags']) or 'none'} |")
+        cur = r["FASTMATH=1"]
+        times = " | ".join(f"{r[lb]['ns_per_element']:.2f} ({r[lb]['ns_per_element_min']:.2f})"
+                           for lb in labels)
+        lines.append(f"| {name} | {dtype} | {vec(cur['serial'])} | {vec(cur['prange'])} | "
+                     f"{cur['serial']['fpext']}/{cur['prange']['fpext']} | {cur['asm']['zmm']} | "
+                     f"{times} | {vec(r['FASTMATH=0']['serial'])} |")
+    lines += ["", f"Adam compiled from the same source with other options (serial loop, n = {n:,}, "
+              "interleaved):", "", "| variant | dtype | ns/element median (min) | serial loop vectors "
+              "| fp flags on the arithmetic |", "|---|---|---|---|---|"]
+    for dtype in (F64, F32):
+        r = res["kernels"].get(f"adam/{dtype}", {})
+        for label, v in r.items():
+            lines.append(f"| {label} | {dtype} | {v['ns_per_element']:.2f} ({v['ns_per_element_min']:.2f}) "
+                         f"| {vec(v['serial'])} | {'; '.join(v['serial']['flags']) or 'none'} |")
     return lines
 
 
