@@ -78,13 +78,14 @@ def adam_kernel(p, g, s, c, h, t):
 def _adamax_elem(i, p, g, s, k):
     wd, w1, b1, small, b2, eps, neg_clr, neg = k
     gi = -g[i] if neg else g[i]
+    x = p[i]  # read once: a second load after the stores kept LLVM from vectorizing
     if wd != 0:
-        gi = gi + wd * p[i]
+        gi = gi + wd * x
     m = lerp(s[0, i], gi, w1, b1, small)
     u = max(s[1, i] * b2, abs(gi) + eps)
     s[0, i] = m
     s[1, i] = u
-    p[i] = p[i] + neg_clr * m / u
+    p[i] = x + neg_clr * m / u
 
 
 @njit(**KERNEL_OPTIONS)
