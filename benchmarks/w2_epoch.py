@@ -99,46 +99,10 @@ def make_fastopt(X, y, bs):
 
 
 def make_jax(X, y, bs):
-    import jax
-    jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-    import optax
+    # One definition of the jax peer, shared with the asv suite and compare.py.
+    from bench_workloads import jax_epoch
 
-    n, d = X.shape
-    nb = n // bs
-    Xf = jnp.asarray(X[: nb * bs].reshape(nb, bs, d))
-    yf = jnp.asarray(y[: nb * bs].reshape(nb, bs))
-    Xr, yr = jnp.asarray(X[nb * bs:]), jnp.asarray(y[nb * bs:])
-    opt = optax.adam(LR, b1=B1, b2=B2, eps=EPS)
-
-    def loss(w, Xb, yb):
-        z = Xb @ w
-        return jnp.mean(jnp.logaddexp(0.0, z) - yb * z)
-
-    vg = jax.value_and_grad(loss)
-
-    def step(carry, batch):
-        w, state = carry
-        f, g = vg(w, *batch)
-        upd, state = opt.update(g, state, w)
-        return (optax.apply_updates(w, upd), state), f
-
-    @jax.jit
-    def epoch(w):
-        (w, state), fs = jax.lax.scan(step, (w, opt.init(w)), (Xf, yf))
-        total = jnp.sum(fs) * bs
-        if Xr.shape[0]:
-            (w, state), f = step((w, state), (Xr, yr))
-            total = total + f * Xr.shape[0]
-        return w, total / n
-
-    w0 = jnp.zeros(d)
-
-    def run():
-        w, f = jax.block_until_ready(epoch(w0))
-        return float(f), np.asarray(w)
-
-    return run
+    return jax_epoch(X, y, bs)
 
 
 def make_torch(X, y, bs):
