@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import math
 import os
 import platform
 import shutil
@@ -179,26 +178,9 @@ def torch_timer(torch_name: str, n: int, dtype: str, hyper: dict, mode: str):
     return timeit.Timer("opt.step()", globals={"opt": opt, "keep": (tp, p, g)})
 
 
-class NumpyAdam:
-    """Adam (torch's defaults) as anyone would write it in NumPy."""
-
-    def __init__(self, p, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-        self.p, self.lr, self.betas, self.eps = p, lr, betas, eps
-        self.m, self.v, self.t = np.zeros_like(p), np.zeros_like(p), 0
-
-    def step(self, g):
-        self.t += 1
-        b1, b2 = self.betas
-        m, v = self.m, self.v
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * (g * g)
-        bc1, bc2 = 1 - b1 ** self.t, 1 - b2 ** self.t
-        self.p -= (self.lr / bc1) * m / (np.sqrt(v) / math.sqrt(bc2) + self.eps)
-
-
 def numpy_timer(n: int, dtype: str):
+    from bench_workloads import NumpyAdam  # the one NumPy Adam of the suite and the scripts
+
     p, g = _data(n, dtype)
     opt = NumpyAdam(p)
     opt.step(g)
