@@ -583,6 +583,26 @@ def jax_minimize(n: int, iters: int):
 
 # ---------------------------------------------------------------------------- W4
 
+# A user's own jitted Rosenbrock, as source for fresh processes; ``options``
+# are the njit arguments (``cache=True`` when it lives in a module of its own).
+USER_ROSENBROCK = """
+import numba
+import numpy as np
+
+
+@numba.njit({options})
+def rosen(x):
+    g = np.zeros_like(x)
+    f = 0.0
+    for i in range(x.size - 1):
+        a = x[i + 1] - x[i] * x[i]
+        b = 1.0 - x[i]
+        f += 100.0 * a * a + b * b
+        g[i] += -400.0 * x[i] * a - 2.0 * b
+        g[i + 1] += 200.0 * a
+    return f, g
+"""
+
 COLD_START = {
     # label -> source run by a fresh interpreter
     "python startup": "pass",
@@ -593,22 +613,8 @@ COLD_START = {
         fastopt.minimize(problems.rosenbrock, [-1.2, 1.0], jac=True, method="adam",
                          options={"maxiter": 10000, "gtol": 0.0})
     """),
-    "first minimize, user's jitted objective": textwrap.dedent("""
-        import numba
-        import numpy as np
+    "first minimize, user's jitted objective": USER_ROSENBROCK.format(options="") + textwrap.dedent("""
         import fastopt
-
-        @numba.njit
-        def rosen(x):
-            g = np.zeros_like(x)
-            f = 0.0
-            for i in range(x.size - 1):
-                a = x[i + 1] - x[i] * x[i]
-                b = 1.0 - x[i]
-                f += 100.0 * a * a + b * b
-                g[i] += -400.0 * x[i] * a - 2.0 * b
-                g[i + 1] += 200.0 * a
-            return f, g
 
         fastopt.minimize(rosen, np.array([-1.2, 1.0]), jac=True, method="adam",
                          options={"maxiter": 10000, "gtol": 0.0})

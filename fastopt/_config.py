@@ -33,8 +33,17 @@ def _int(name: str, default: int) -> int:
 
 
 # No "nnan"/"ninf": with them LLVM may fold away the checks that catch a NaN
-# or inf gradient. The remaining flags are what let the update loops vectorize.
+# or inf gradient. The remaining flags are what let the loops vectorize; the
+# losses' reductions need "reassoc" for that.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"} if _flag("FASTOPT_FASTMATH", True) else False
+
+# The optimizer kernels drop "reassoc" and "contract" too: under them LLVM may
+# round one expression differently in a loop's vector body, its scalar
+# remainder and its prange copy, and every copy of a kernel (the prange
+# kernel, its serial twin inside a compiled loop) must give the same bits.
+# Nor "arcp": float32 divisions then differ between those copies. The
+# element loops vectorize without any of the three.
+KERNEL_FASTMATH = FASTMATH and {"nsz", "afn"}
 
 # Below this many elements a prange launch costs more than it saves
 # (measured with benchmarks/w1_step.py on 2 cores; see docs/performance).
@@ -44,6 +53,10 @@ CACHE = _flag("FASTOPT_CACHE", True)
 
 # Options for every optimizer kernel. error_model="numpy" drops the
 # zero-division branch that blocks vectorization of the update loops.
-KERNEL_OPTIONS = dict(cache=CACHE, parallel=True, error_model="numpy", fastmath=FASTMATH)
+KERNEL_OPTIONS = dict(cache=CACHE, parallel=True, error_model="numpy", fastmath=KERNEL_FASTMATH)
+# The same kernels without prange, for compiled loops that are themselves
+# disk-cached: a cached function that calls a parallel one crashes when it is
+# loaded back (numba issue #8578).
+SERIAL_OPTIONS = dict(cache=CACHE, error_model="numpy", fastmath=KERNEL_FASTMATH)
 # Options for the element functions inlined into those kernels.
-ELEMENT_OPTIONS = dict(inline="always", error_model="numpy", fastmath=FASTMATH)
+ELEMENT_OPTIONS = dict(inline="always", error_model="numpy", fastmath=KERNEL_FASTMATH)

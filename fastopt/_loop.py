@@ -15,7 +15,7 @@ from numba.extending import overload
 
 from ._config import CACHE
 from ._kernels._common import float_bits, float_from_bits
-from .schedules import eval_schedule
+from .schedules import CONSTANT, eval_schedule
 
 # st (int64):   [iteration, nfev, njev, status, iteration of x_good]
 # fl (float64): [f at x, f at x_good, gtol, ftol, clip_value, clip_norm, fd_step]
@@ -141,7 +141,8 @@ def make_loop(evaluate, kernel, hook):
                     return g
             if fl[CLIP_VALUE] > 0 or fl[CLIP_NORM] > 0:
                 clip_gradient(g, fl[CLIP_VALUE], fl[CLIP_NORM])
-            h[0] = eval_schedule(sched_kind, sched_params, it)
+            if sched_kind != CONSTANT:  # a constant lr is in h[0] already
+                h[0] = eval_schedule(sched_kind, sched_params, it)
             kernel(x, g, s, c, h, float(it + 1))
             st[IT] = it + 1
             fl[F], g = evaluate(x, args, st, fl)

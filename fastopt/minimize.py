@@ -17,8 +17,9 @@ import numpy as np
 from numba import njit
 from numba.core.registry import CPUDispatcher
 
-from . import _loop
+from . import _loop, _loopcache
 from . import _validation as v
+from ._config import PARALLEL_MIN
 from .optimizers import CLASSES
 from .registry import METHODS, get_spec
 from .schedules import ReduceLROnPlateau, as_schedule
@@ -179,11 +180,23 @@ def _wants_result(callback) -> bool:
 _COMPILED: dict = {}
 
 
-def _compiled_loop(fun, jac, mode, kernel):
+def _compiled_loop(fun, jac, mode, spec, size: int):
+    """The njit loop over (fun, jac) for ``size`` parameters, compiled once per process.
+
+    Below ``PARALLEL_MIN`` it calls the kernel's serial twin (same bits), and
+    when the objective is itself disk-cached the loop is too: a fresh process
+    then loads it instead of compiling it (about 1 s).
+    """
+    serial = size < PARALLEL_MIN
+    kernel = spec.serial_kernel if serial else spec.kernel
     key = (fun, jac, mode, kernel)
     if key not in _COMPILED:
         evaluate = njit(_loop.make_evaluate(fun, jac, mode))
-        _COMPILED[key] = (njit(_loop.make_loop(evaluate, kernel, _loop.no_hook)), evaluate)
+        loop = njit(_loop.make_loop(evaluate, kernel, _loop.no_hook))
+        jac_fn = jac if mode == "callable" else None
+        if serial and _loopcache.cacheable(fun) and (jac_fn is None or _loopcache.cacheable(jac_fn)):
+            _loopcache.keyed_cache(loop, _loopcache.loop_key(fun, jac_fn, mode, kernel))
+        _COMPILED[key] = (loop, evaluate)
     return _COMPILED[key]
 
 
@@ -266,7 +279,7 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
                 and (mode != "callable" or isinstance(jac, CPUDispatcher)))
     f0, g = _first_evaluation(fun, jac, mode, x, args, st, fl)
     if compiled:
-        loop, _ = _compiled_loop(fun, jac, mode, spec.kernel)
+        loop, _ = _compiled_loop(fun, jac, mode, spec, x.size)
     else:
         evaluate = _loop.make_evaluate(fun, jac, mode)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import _validation as v
+from ._kernels import adam, adaptive, sgd, sign
 from ._kernels.adam import adam_kernel, adamax_kernel, nadam_kernel, radam_kernel
 from ._kernels.adaptive import adadelta_kernel, adagrad_kernel, rmsprop_kernel
 from ._kernels.sgd import asgd_kernel, sgd_kernel
@@ -68,8 +69,23 @@ class OptimizerSpec:
     def defaults(self) -> dict:
         return {h.name: h.default for h in self.hypers}
 
+    @property
+    def serial_kernel(self) -> Callable:
+        """The kernel's twin without prange (``<name>_serial`` next to ``<name>_kernel``).
+
+        Same element update, same bits; compiled loops that are disk-cached
+        call it, because a cached function that calls a parallel one crashes
+        when loaded back (numba issue #8578).
+        """
+        name = self.kernel.__name__
+        module = _KERNEL_MODULES[self.kernel.__module__]
+        return getattr(module, name[: -len("_kernel")] + "_serial")
+
     def slot_count(self, group: dict) -> int:
         return len(self.slots) if self.nslots is None else self.nslots(group)
+
+
+_KERNEL_MODULES = {m.__name__: m for m in (adam, adaptive, sgd, sign)}
 
 
 def _lr(default):

@@ -14,7 +14,12 @@ above all) and everything else runs the Python loop.
 from __future__ import annotations
 
 import importlib
+import json
 import math
+import os
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numba
@@ -887,7 +892,7 @@ def test_compiled_equals_python_jac_true(method):
     assert compiled.status == 1 and np.all(np.isfinite(compiled.x))
     assert_same_result(compiled, python)
     spec = REGISTRY[method]
-    assert (P.rosenbrock, True, "fun", spec.kernel) in MOD._COMPILED
+    assert (P.rosenbrock, True, "fun", spec.serial_kernel) in MOD._COMPILED
 
 
 # One method per jac mode: the kernel call is the same in every mode (checked
@@ -900,7 +905,7 @@ def test_compiled_equals_python_jac_callable(method):
     python = fastopt.minimize(P.rosenbrock_value.py_func, X0, method=method,
                               jac=rosen_grad_jit.py_func, options=opts)
     assert_same_result(compiled, python)
-    key = (P.rosenbrock_value, rosen_grad_jit, "callable", REGISTRY[method].kernel)
+    key = (P.rosenbrock_value, rosen_grad_jit, "callable", REGISTRY[method].serial_kernel)
     assert key in MOD._COMPILED
     # and the same as jac=True
     assert_same_result(compiled, fastopt.minimize(P.rosenbrock, X0, method=method, jac=True,
@@ -914,7 +919,7 @@ def test_compiled_equals_python_finite_differences(method):
     python = fastopt.minimize(P.rosenbrock_value.py_func, X0, method=method, options=opts)
     assert_same_result(compiled, python)
     assert compiled.nfev == 3 * 601
-    assert (P.rosenbrock_value, None, "fd", REGISTRY[method].kernel) in MOD._COMPILED
+    assert (P.rosenbrock_value, None, "fd", REGISTRY[method].serial_kernel) in MOD._COMPILED
 
 
 def test_compiled_float32():
@@ -930,7 +935,7 @@ def test_compiled_path_really_compiles():
     """A new Numba objective adds one compiled loop; running it again reuses it;
     Python objectives, a callback or a Python jac add none."""
     counter = np.zeros(1, np.int64)
-    key = (poisoned, True, "fun", REGISTRY["sgd"].kernel)
+    key = (poisoned, True, "fun", REGISTRY["sgd"].serial_kernel)
     MOD._COMPILED.pop(key, None)  # in case another test compiled it first
     before = len(MOD._COMPILED)
     res = fastopt.minimize(poisoned, X0, args=(counter, 10**9, 0), method="sgd", jac=True,
@@ -1374,3 +1379,87 @@ def test_sgd_matches_class_property(lr, momentum, maxiter, x0, nesterov, weight_
     assert res.nit == maxiter
     np.testing.assert_array_equal(res.x, xs[-1])
     np.testing.assert_array_equal(res.history, fs)
+
+
+# -- the compiled loop's disk cache ----------------------------------------------------
+
+_USER_MODULE = """
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def fun(x):
+    d = x - {target}
+    return float(np.sum(d * d)), 2.0 * d
+"""
+
+_CHILD = """
+import json, sys
+sys.path.insert(0, {where!r})
+import numpy as np
+import importlib
+import fastopt
+M = importlib.import_module("fastopt.minimize")
+from user_objective import fun
+r = fastopt.minimize(fun, np.zeros(3), method="adam", jac=True,
+                     options={{"maxiter": 300, "lr": 0.1, "gtol": 0}})
+(loop, _), = [v for k, v in M._COMPILED.items() if k[0] is fun]
+print(json.dumps(dict(x=r.x.tolist(), hits=sum(loop.stats.cache_hits.values()),
+                      misses=sum(loop.stats.cache_misses.values()))))
+"""
+
+
+def _run_child(tmp_path, target):
+    module, text = tmp_path / "user_objective.py", _USER_MODULE.format(target=target)
+    if not module.exists() or module.read_text() != text:  # a rewrite is a change to Numba
+        module.write_text(text)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba_cache"))
+    out = subprocess.run([sys.executable, "-c", _CHILD.format(where=str(tmp_path))], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_compiled_loop_is_disk_cached_for_a_cached_objective(tmp_path):
+    """A fresh process loads the loop of a ``cache=True`` objective from disk, with
+    the same result; an edited objective is a new loop, never stale code."""
+    first = _run_child(tmp_path, 1.0)
+    assert first["misses"] == 1 and first["hits"] == 0
+    again = _run_child(tmp_path, 1.0)
+    assert again["hits"] == 1 and again["misses"] == 0
+    assert again["x"] == first["x"]
+    np.testing.assert_allclose(first["x"], 1.0, atol=1e-6)
+    edited = _run_child(tmp_path, 2.0)  # the same file and function, new code
+    assert edited["misses"] == 1 and edited["hits"] == 0
+    np.testing.assert_allclose(edited["x"], 2.0, atol=1e-6)
+
+
+def test_compiled_loop_not_disk_cached_without_objective_cache():
+    """Numba functions without ``cache=True`` (or parallel ones) keep a per-process loop."""
+    from numba.core.caching import NullCache
+
+    @numba.njit
+    def fun(x):
+        return float(np.sum(x * x)), 2.0 * x
+
+    fastopt.minimize(fun, np.ones(2), method="sgd", jac=True, options={"maxiter": 3})
+    (loop, _), = [v for k, v in MOD._COMPILED.items() if k[0] is fun]
+    assert isinstance(loop._cache, NullCache)
+    parallel = numba.njit(cache=True, parallel=True)(lambda x: (float(np.sum(x * x)), 2.0 * x))
+    from fastopt import _loopcache
+    assert _loopcache.cacheable(P.rosenbrock) and not _loopcache.cacheable(parallel)
+    assert not _loopcache.cacheable(fun)
+
+
+def test_large_problem_uses_the_parallel_kernel():
+    """From PARALLEL_MIN parameters the compiled loop calls the prange kernel (not cached)."""
+    from fastopt._config import PARALLEL_MIN
+
+    n = PARALLEL_MIN + 1
+    res = fastopt.minimize(P.quadratic, np.ones(n), method="adam", jac=True,
+                           options={"maxiter": 5, "lr": 0.1, "gtol": 0})
+    assert (P.quadratic, True, "fun", REGISTRY["adam"].kernel) in MOD._COMPILED
+    python = fastopt.minimize(P.quadratic.py_func, np.ones(n), method="adam", jac=True,
+                              options={"maxiter": 5, "lr": 0.1, "gtol": 0})
+    assert_same_result(res, python)

@@ -3,8 +3,8 @@
 import numpy as np
 from numba import njit, prange
 
-from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN
-from ._common import cast_like, lerp
+from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, SERIAL_OPTIONS
+from ._common import cast_like, fmax, lerp, sqrt
 
 
 @njit(inline="always")
@@ -14,7 +14,10 @@ def _moment_coefs(p, lr, beta1, beta2, wd, decoupled, maximize):
         shrink, l2, decoupled = cast_like(1 - lr * wd, p), cast_like(0.0, p), True
     else:
         shrink, l2, decoupled = cast_like(1.0, p), cast_like(wd, p), False
-    return (shrink, l2, decoupled, maximize, cast_like(1 - beta1, p), cast_like(beta1, p),
+    # torch's lerp takes the weight 1 - beta1 and forms 1 - weight itself,
+    # which is not beta1 exactly (1 - (1 - 1e-5) is 1e-5 * (1 + 6.6e-12)).
+    w1 = cast_like(1 - beta1, p)
+    return (shrink, l2, decoupled, maximize, w1, cast_like(1.0, p) - w1,
             abs(1 - beta1) < 0.5, cast_like(beta2, p), cast_like(1 - beta2, p))
 
 
@@ -50,24 +53,46 @@ def _adam_elem(i, p, g, s, k):
     inv_bc2_sqrt, eps, neg_step, amsgrad = k[9], k[10], k[11], k[12]
     x, gi, m, v = _moments(i, p, g, s, k)
     if amsgrad:
-        v = max(s[2, i], v)
+        v = fmax(s[2, i], v)
         s[2, i] = v
-    p[i] = x + neg_step * m / (np.sqrt(v) * inv_bc2_sqrt + eps)
+    p[i] = x + neg_step * m / (sqrt(v) * inv_bc2_sqrt + eps)
+
+
+@njit(inline="always")
+def _adam_coefs(p, c, h, t):
+    lr, beta1, beta2 = h[0], h[1], h[2]
+    # sqrt, not ** 0.5: the same value (both correctly rounded) at a fraction of the cost.
+    return _moment_coefs(p, lr, beta1, beta2, h[4], h[7] != 0, h[6] != 0) + (
+        cast_like(1 / np.sqrt(1 - beta2 ** t), p), cast_like(h[3], p),
+        cast_like(-lr / (1 - beta1 ** t), p), h[5] != 0)
 
 
 @njit(**KERNEL_OPTIONS)
 def adam_kernel(p, g, s, c, h, t):
-    lr, beta1, beta2 = h[0], h[1], h[2]
-    # sqrt, not ** 0.5: the same value (both correctly rounded) at a fraction of the cost.
-    k = _moment_coefs(p, lr, beta1, beta2, h[4], h[7] != 0, h[6] != 0) + (
-         cast_like(1 / np.sqrt(1 - beta2 ** t), p), cast_like(h[3], p),
-         cast_like(-lr / (1 - beta1 ** t), p), h[5] != 0)
+    k = _adam_coefs(p, c, h, t)
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _adam_elem(i, p, g, s, k)
     else:
         for i in prange(p.size):
             _adam_elem(i, p, g, s, k)
+
+
+@njit(**SERIAL_OPTIONS)
+def adam_serial(p, g, s, c, h, t):
+    k = _adam_coefs(p, c, h, t)
+    # AMSGrad's branch, unswitched by hand into a constant flag: with it
+    # inside, LLVM vectorizes this loop only under the parallel pipeline.
+    if k[12]:
+        _adam_loop(p, g, s, k[:12] + (True,))
+    else:
+        _adam_loop(p, g, s, k[:12] + (False,))
+
+
+@njit(inline="always")
+def _adam_loop(p, g, s, k):
+    for i in range(p.size):
+        _adam_elem(i, p, g, s, k)
 
 
 # h = [lr, beta1, beta2, eps, weight_decay, maximize]
@@ -82,24 +107,37 @@ def _adamax_elem(i, p, g, s, k):
     if wd != 0:
         gi = gi + wd * x
     m = lerp(s[0, i], gi, w1, b1, small)
-    u = max(s[1, i] * b2, abs(gi) + eps)
+    u = fmax(s[1, i] * b2, abs(gi) + eps)
     s[0, i] = m
     s[1, i] = u
     p[i] = x + neg_clr * m / u
 
 
+@njit(inline="always")
+def _adamax_coefs(p, c, h, t):
+    beta1 = h[1]
+    w1 = cast_like(1 - beta1, p)  # torch's lerp weight; see _moment_coefs
+    return (cast_like(h[4], p), w1, cast_like(1.0, p) - w1,
+            abs(1 - beta1) < 0.5, cast_like(h[2], p), cast_like(h[3], p),
+            cast_like(-h[0] / (1 - beta1 ** t), p), h[5] != 0)
+
+
 @njit(**KERNEL_OPTIONS)
 def adamax_kernel(p, g, s, c, h, t):
-    beta1 = h[1]
-    k = (cast_like(h[4], p), cast_like(1 - beta1, p), cast_like(beta1, p),
-         abs(1 - beta1) < 0.5, cast_like(h[2], p), cast_like(h[3], p),
-         cast_like(-h[0] / (1 - beta1 ** t), p), h[5] != 0)
+    k = _adamax_coefs(p, c, h, t)
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _adamax_elem(i, p, g, s, k)
     else:
         for i in prange(p.size):
             _adamax_elem(i, p, g, s, k)
+
+
+@njit(**SERIAL_OPTIONS)
+def adamax_serial(p, g, s, c, h, t):
+    k = _adamax_coefs(p, c, h, t)
+    for i in range(p.size):
+        _adamax_elem(i, p, g, s, k)
 
 
 # h = [lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize]
@@ -108,31 +146,45 @@ def adamax_kernel(p, g, s, c, h, t):
 
 @njit(**ELEMENT_OPTIONS)
 def _nadam_elem(i, p, g, s, k):
-    bc2, eps, coef_g, coef_m = k[9], k[10], k[11], k[12]
+    inv_bc2, eps, coef_g, coef_m = k[9], k[10], k[11], k[12]
     x, gi, m, v = _moments(i, p, g, s, k)
-    denom = np.sqrt(v / bc2) + eps
+    # torch divides by bias_correction2; a multiplication by its reciprocal
+    # (within an ulp) saves the one division per element that isn't needed.
+    denom = sqrt(v * inv_bc2) + eps
     x = x + coef_g * gi / denom
     p[i] = x + coef_m * m / denom
 
 
-@njit(**KERNEL_OPTIONS)
-def nadam_kernel(p, g, s, c, h, t):
+@njit(inline="always")
+def _nadam_coefs(p, c, h, t):
     lr, beta1, beta2, psi = h[0], h[1], h[2], h[5]
     mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
     # torch keeps mu_product as a tensor of the default dtype.
     mu_product = float(cast_like(c[0] * mu, p))
     c[0] = mu_product
-    k = _moment_coefs(p, lr, beta1, beta2, h[4], h[6] != 0, h[7] != 0) + (
-         cast_like(1 - beta2 ** t, p), cast_like(h[3], p),
-         cast_like(-lr * (1.0 - mu) / (1.0 - mu_product), p),
-         cast_like(-lr * mu_next / (1.0 - mu_product * mu_next), p))
+    return _moment_coefs(p, lr, beta1, beta2, h[4], h[6] != 0, h[7] != 0) + (
+        cast_like(1 / (1 - beta2 ** t), p), cast_like(h[3], p),
+        cast_like(-lr * (1.0 - mu) / (1.0 - mu_product), p),
+        cast_like(-lr * mu_next / (1.0 - mu_product * mu_next), p))
+
+
+@njit(**KERNEL_OPTIONS)
+def nadam_kernel(p, g, s, c, h, t):
+    k = _nadam_coefs(p, c, h, t)
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _nadam_elem(i, p, g, s, k)
     else:
         for i in prange(p.size):
             _nadam_elem(i, p, g, s, k)
+
+
+@njit(**SERIAL_OPTIONS)
+def nadam_serial(p, g, s, c, h, t):
+    k = _nadam_coefs(p, c, h, t)
+    for i in range(p.size):
+        _nadam_elem(i, p, g, s, k)
 
 
 # h = [lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize]
@@ -144,13 +196,13 @@ def _radam_elem(i, p, g, s, k):
     inv_bc1, lr, rectify, rect, bc2_sqrt, eps = k[9], k[10], k[11], k[12], k[13], k[14]
     x, gi, m, v = _moments(i, p, g, s, k)
     if rectify:
-        p[i] = x - m * inv_bc1 * lr * (bc2_sqrt / (np.sqrt(v) + eps)) * rect
+        p[i] = x - m * inv_bc1 * lr * (bc2_sqrt / (sqrt(v) + eps)) * rect
     else:
         p[i] = x - m * inv_bc1 * lr
 
 
-@njit(**KERNEL_OPTIONS)
-def radam_kernel(p, g, s, c, h, t):
+@njit(inline="always")
+def _radam_coefs(p, c, h, t):
     lr, beta1, beta2 = h[0], h[1], h[2]
     bc2 = 1 - beta2 ** t
     rho_inf = 2 / (1 - beta2) - 1
@@ -160,12 +212,24 @@ def radam_kernel(p, g, s, c, h, t):
     if rectify:
         rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
                        / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-    k = _moment_coefs(p, lr, beta1, beta2, h[4], h[5] != 0, h[6] != 0) + (
-         cast_like(1 / (1 - beta1 ** t), p), cast_like(lr, p), rectify, cast_like(rect, p),
-         cast_like(np.sqrt(bc2), p), cast_like(h[3], p))
+    return _moment_coefs(p, lr, beta1, beta2, h[4], h[5] != 0, h[6] != 0) + (
+        cast_like(1 / (1 - beta1 ** t), p), cast_like(lr, p), rectify, cast_like(rect, p),
+        cast_like(np.sqrt(bc2), p), cast_like(h[3], p))
+
+
+@njit(**KERNEL_OPTIONS)
+def radam_kernel(p, g, s, c, h, t):
+    k = _radam_coefs(p, c, h, t)
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _radam_elem(i, p, g, s, k)
     else:
         for i in prange(p.size):
             _radam_elem(i, p, g, s, k)
+
+
+@njit(**SERIAL_OPTIONS)
+def radam_serial(p, g, s, c, h, t):
+    k = _radam_coefs(p, c, h, t)
+    for i in range(p.size):
+        _radam_elem(i, p, g, s, k)

@@ -1,10 +1,9 @@
 """Per-coordinate step sizes from squared-gradient sums: Adagrad, Adadelta, RMSprop."""
 
-import numpy as np
 from numba import njit, prange
 
-from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN
-from ._common import cast_like, lerp
+from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, SERIAL_OPTIONS
+from ._common import cast_like, lerp, sqrt
 
 # h = [lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize]
 # s = [sum]
@@ -18,19 +17,31 @@ def _adagrad_elem(i, p, g, s, k):
         gi = gi + wd * p[i]
     acc = s[0, i] + gi * gi
     s[0, i] = acc
-    p[i] = p[i] - clr * gi / (np.sqrt(acc) + eps)
+    p[i] = p[i] - clr * gi / (sqrt(acc) + eps)
+
+
+@njit(inline="always")
+def _adagrad_coefs(p, c, h, t):
+    return (cast_like(h[0] / (1 + (t - 1) * h[1]), p), cast_like(h[2], p),
+            cast_like(h[4], p), h[5] != 0)
 
 
 @njit(**KERNEL_OPTIONS)
 def adagrad_kernel(p, g, s, c, h, t):
-    k = (cast_like(h[0] / (1 + (t - 1) * h[1]), p), cast_like(h[2], p),
-         cast_like(h[4], p), h[5] != 0)
+    k = _adagrad_coefs(p, c, h, t)
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _adagrad_elem(i, p, g, s, k)
     else:
         for i in prange(p.size):
             _adagrad_elem(i, p, g, s, k)
+
+
+@njit(**SERIAL_OPTIONS)
+def adagrad_serial(p, g, s, c, h, t):
+    k = _adagrad_coefs(p, c, h, t)
+    for i in range(p.size):
+        _adagrad_elem(i, p, g, s, k)
 
 
 # h = [lr, rho, eps, weight_decay, maximize]
@@ -45,21 +56,33 @@ def _adadelta_elem(i, p, g, s, k):
         gi = gi + wd * p[i]
     sq = s[0, i] * rho + one_m_rho * gi * gi
     s[0, i] = sq
-    delta = np.sqrt(s[1, i] + eps) / np.sqrt(sq + eps) * gi
+    delta = sqrt(s[1, i] + eps) / sqrt(sq + eps) * gi
     s[1, i] = s[1, i] * rho + one_m_rho * delta * delta
     p[i] = p[i] - lr * delta
 
 
+@njit(inline="always")
+def _adadelta_coefs(p, c, h, t):
+    return (cast_like(h[0], p), cast_like(h[1], p), cast_like(1 - h[1], p),
+            cast_like(h[2], p), cast_like(h[3], p), h[4] != 0)
+
+
 @njit(**KERNEL_OPTIONS)
 def adadelta_kernel(p, g, s, c, h, t):
-    k = (cast_like(h[0], p), cast_like(h[1], p), cast_like(1 - h[1], p),
-         cast_like(h[2], p), cast_like(h[3], p), h[4] != 0)
+    k = _adadelta_coefs(p, c, h, t)
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _adadelta_elem(i, p, g, s, k)
     else:
         for i in prange(p.size):
             _adadelta_elem(i, p, g, s, k)
+
+
+@njit(**SERIAL_OPTIONS)
+def adadelta_serial(p, g, s, c, h, t):
+    k = _adadelta_coefs(p, c, h, t)
+    for i in range(p.size):
+        _adadelta_elem(i, p, g, s, k)
 
 
 # h = [lr, alpha, eps, weight_decay, momentum, centered, maximize]
@@ -68,18 +91,18 @@ def adadelta_kernel(p, g, s, c, h, t):
 
 @njit(**ELEMENT_OPTIONS)
 def _rmsprop_elem(i, p, g, s, k):
-    lr, alpha, one_m_alpha, small, eps, wd, mom, centered, neg, use_momentum = k
+    lr, alpha, one_m_alpha, small, lerp_c, eps, wd, mom, centered, neg, use_momentum = k
     gi = -g[i] if neg else g[i]
     if wd != 0:
         gi = gi + wd * p[i]
     sq = s[0, i] * alpha + one_m_alpha * gi * gi
     s[0, i] = sq
     if centered:
-        ga = lerp(s[1, i], gi, one_m_alpha, alpha, small)
+        ga = lerp(s[1, i], gi, one_m_alpha, lerp_c, small)
         s[1, i] = ga
-        avg = np.sqrt(sq - ga * ga) + eps
+        avg = sqrt(sq - ga * ga) + eps
     else:
-        avg = np.sqrt(sq) + eps
+        avg = sqrt(sq) + eps
     if use_momentum:
         b = s[2, i] * mom + gi / avg
         s[2, i] = b
@@ -88,14 +111,45 @@ def _rmsprop_elem(i, p, g, s, k):
         p[i] = p[i] - lr * gi / avg
 
 
+@njit(inline="always")
+def _rmsprop_coefs(p, c, h, t):
+    # lerp_c: 1 - (1 - alpha) as torch's lerp forms it (see adam._moment_coefs).
+    w = cast_like(1 - h[1], p)
+    return (cast_like(h[0], p), cast_like(h[1], p), w, abs(1 - h[1]) < 0.5,
+            cast_like(1.0, p) - w, cast_like(h[2], p), cast_like(h[3], p),
+            cast_like(h[4], p), h[5] != 0, h[6] != 0, h[4] > 0)
+
+
 @njit(**KERNEL_OPTIONS)
 def rmsprop_kernel(p, g, s, c, h, t):
-    k = (cast_like(h[0], p), cast_like(h[1], p), cast_like(1 - h[1], p),
-         abs(1 - h[1]) < 0.5, cast_like(h[2], p), cast_like(h[3], p),
-         cast_like(h[4], p), h[5] != 0, h[6] != 0, h[4] > 0)
+    k = _rmsprop_coefs(p, c, h, t)
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _rmsprop_elem(i, p, g, s, k)
     else:
         for i in prange(p.size):
             _rmsprop_elem(i, p, g, s, k)
+
+
+@njit(**SERIAL_OPTIONS)
+def rmsprop_serial(p, g, s, c, h, t):
+    k = _rmsprop_coefs(p, c, h, t)
+    # The centered and momentum branches, unswitched by hand into constant
+    # flags: with them inside, LLVM vectorizes this loop only under the
+    # parallel pipeline (the prange kernel), 3x slower here.
+    a, neg = k[:8], k[9]
+    if k[8]:
+        if k[10]:
+            _rmsprop_loop(p, g, s, a + (True, neg, True))
+        else:
+            _rmsprop_loop(p, g, s, a + (True, neg, False))
+    elif k[10]:
+        _rmsprop_loop(p, g, s, a + (False, neg, True))
+    else:
+        _rmsprop_loop(p, g, s, a + (False, neg, False))
+
+
+@njit(inline="always")
+def _rmsprop_loop(p, g, s, k):
+    for i in range(p.size):
+        _rmsprop_elem(i, p, g, s, k)

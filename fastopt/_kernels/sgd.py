@@ -2,7 +2,7 @@
 
 from numba import njit, prange
 
-from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN
+from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, SERIAL_OPTIONS
 from ._common import cast_like
 
 # h = [lr, momentum, dampening, weight_decay, nesterov, maximize]
@@ -23,21 +23,33 @@ def _sgd_elem(i, p, g, s, k):
     p[i] = p[i] - lr * gi
 
 
-@njit(**KERNEL_OPTIONS)
-def sgd_kernel(p, g, s, c, h, t):
+@njit(inline="always")
+def _sgd_coefs(p, c, h, t):
     # Flags come from the float64 hyperparameters, as torch tests the Python
     # floats: a momentum that rounds to 0 in float32 still keeps its buffer.
     first = h[1] != 0 and c[0] == 0
     if h[1] != 0:
         c[0] = 1.0
-    k = (cast_like(h[0], p), cast_like(h[1], p), cast_like(1 - h[2], p),
-         cast_like(h[3], p), h[4] != 0, h[5] != 0, first, h[1] != 0)
+    return (cast_like(h[0], p), cast_like(h[1], p), cast_like(1 - h[2], p),
+            cast_like(h[3], p), h[4] != 0, h[5] != 0, first, h[1] != 0)
+
+
+@njit(**KERNEL_OPTIONS)
+def sgd_kernel(p, g, s, c, h, t):
+    k = _sgd_coefs(p, c, h, t)
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _sgd_elem(i, p, g, s, k)
     else:
         for i in prange(p.size):
             _sgd_elem(i, p, g, s, k)
+
+
+@njit(**SERIAL_OPTIONS)
+def sgd_serial(p, g, s, c, h, t):
+    k = _sgd_coefs(p, c, h, t)
+    for i in range(p.size):
+        _sgd_elem(i, p, g, s, k)
 
 
 # h = [lr, lambd, alpha, t0, weight_decay, maximize]
@@ -55,18 +67,36 @@ def _asgd_elem(i, p, g, s, k):
     s[0, i] = s[0, i] + (x - s[0, i]) * average if average != 1 else x
 
 
+@njit(inline="always")
+def _asgd_coefs(p, c, h, t):
+    eta = c[0]
+    return (cast_like(eta, p), cast_like(1 - h[1] * eta, p), cast_like(h[4], p),
+            h[5] != 0, cast_like(c[1], p))
+
+
+@njit(inline="always")
+def _asgd_after(p, c, h, t):
+    # eta and mu for the next step, rounded as torch stores them.
+    lr, lambd, alpha, t0 = h[0], h[1], h[2], h[3]
+    c[0] = cast_like(lr / (1 + lambd * lr * t) ** alpha, p)
+    c[1] = cast_like(1 / max(1.0, t - t0), p)
+
+
 @njit(**KERNEL_OPTIONS)
 def asgd_kernel(p, g, s, c, h, t):
-    lr, lambd, alpha, t0 = h[0], h[1], h[2], h[3]
-    eta = c[0]
-    k = (cast_like(eta, p), cast_like(1 - lambd * eta, p), cast_like(h[4], p),
-         h[5] != 0, cast_like(c[1], p))
+    k = _asgd_coefs(p, c, h, t)
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _asgd_elem(i, p, g, s, k)
     else:
         for i in prange(p.size):
             _asgd_elem(i, p, g, s, k)
-    # eta and mu for the next step, rounded as torch stores them.
-    c[0] = cast_like(lr / (1 + lambd * lr * t) ** alpha, p)
-    c[1] = cast_like(1 / max(1.0, t - t0), p)
+    _asgd_after(p, c, h, t)
+
+
+@njit(**SERIAL_OPTIONS)
+def asgd_serial(p, g, s, c, h, t):
+    k = _asgd_coefs(p, c, h, t)
+    for i in range(p.size):
+        _asgd_elem(i, p, g, s, k)
+    _asgd_after(p, c, h, t)

@@ -3,8 +3,8 @@
 import numpy as np
 from numba import njit, prange
 
-from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN
-from ._common import cast_like
+from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, SERIAL_OPTIONS
+from ._common import cast_like, fmax, fmin
 
 # h = [lr, etaminus, etaplus, step_size_min, step_size_max, maximize]
 # s = [prev, step_size] (step_size starts at lr)
@@ -12,32 +12,42 @@ from ._common import cast_like
 
 @njit(**ELEMENT_OPTIONS)
 def _rprop_elem(i, p, g, s, k):
-    etaminus, etaplus, lo, hi, neg = k
+    etaminus, etaplus, lo, hi, neg, zero, one = k
     gi = -g[i] if neg else g[i]
-    agree = gi * s[0, i]
-    if agree > 0:
-        step = s[1, i] * etaplus
-    elif agree < 0:
-        step = s[1, i] * etaminus
-        gi = gi - gi  # a sign flip skips this step and forgets the gradient
-    else:
-        step = s[1, i]
-    step = min(max(step, lo), hi)
+    # Every value read once and chosen by conditional expressions, not
+    # branches around loads and stores: that is what lets the loop vectorize.
+    prev, step, x = s[0, i], s[1, i], p[i]
+    agree = gi * prev
+    factor = etaplus if agree > 0 else (etaminus if agree < 0 else one)
+    gi = zero if agree < 0 else gi  # a sign flip skips this step and forgets the gradient
+    step = fmin(fmax(step * factor, lo), hi)
     s[1, i] = step
     s[0, i] = gi
-    p[i] = p[i] - np.sign(gi) * step
+    p[i] = x - np.sign(gi) * step
+
+
+@njit(inline="always")
+def _rprop_coefs(p, c, h, t):
+    return (cast_like(h[1], p), cast_like(h[2], p), cast_like(h[3], p),
+            cast_like(h[4], p), h[5] != 0, cast_like(0.0, p), cast_like(1.0, p))
 
 
 @njit(**KERNEL_OPTIONS)
 def rprop_kernel(p, g, s, c, h, t):
-    k = (cast_like(h[1], p), cast_like(h[2], p), cast_like(h[3], p),
-         cast_like(h[4], p), h[5] != 0)
+    k = _rprop_coefs(p, c, h, t)
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _rprop_elem(i, p, g, s, k)
     else:
         for i in prange(p.size):
             _rprop_elem(i, p, g, s, k)
+
+
+@njit(**SERIAL_OPTIONS)
+def rprop_serial(p, g, s, c, h, t):
+    k = _rprop_coefs(p, c, h, t)
+    for i in range(p.size):
+        _rprop_elem(i, p, g, s, k)
 
 
 # h = [lr, beta1, beta2, weight_decay, maximize]  (optax.lion)
@@ -56,14 +66,26 @@ def _lion_elem(i, p, g, s, k):
     p[i] = p[i] - lr * update
 
 
+@njit(inline="always")
+def _lion_coefs(p, c, h, t):
+    return (cast_like(h[0], p), cast_like(h[1], p), cast_like(1 - h[1], p),
+            cast_like(h[2], p), cast_like(1 - h[2], p), cast_like(h[3], p),
+            h[4] != 0)
+
+
 @njit(**KERNEL_OPTIONS)
 def lion_kernel(p, g, s, c, h, t):
-    k = (cast_like(h[0], p), cast_like(h[1], p), cast_like(1 - h[1], p),
-         cast_like(h[2], p), cast_like(1 - h[2], p), cast_like(h[3], p),
-         h[4] != 0)
+    k = _lion_coefs(p, c, h, t)
     if p.size < PARALLEL_MIN:
         for i in range(p.size):
             _lion_elem(i, p, g, s, k)
     else:
         for i in prange(p.size):
             _lion_elem(i, p, g, s, k)
+
+
+@njit(**SERIAL_OPTIONS)
+def lion_serial(p, g, s, c, h, t):
+    k = _lion_coefs(p, c, h, t)
+    for i in range(p.size):
+        _lion_elem(i, p, g, s, k)

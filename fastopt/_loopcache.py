@@ -1,0 +1,116 @@
+"""Disk cache for the compiled minimize loops built around a user's objective.
+
+The loop is a closure over the objective, so Numba would recompile it in every
+process (~1 s) or, cached the usual way, miss anyway: its cache key pickles the
+closure's dispatchers, and a dispatcher pickles with a per-process id.
+``keyed_cache`` gives the loop Numba's own disk cache with a key built from
+what the compiled code depends on: the objective's code and source file (the
+same things Numba's cache of the objective itself checks), fastopt's sources
+and settings, and the kernel.
+
+It is used only where that is sound: the objective (and ``jac``) are Numba
+functions compiled with ``cache=True`` (their owner accepted Numba's caching
+rules) and without ``parallel=True``; and nothing that calls a parallel
+function is saved, because such a library crashes when loaded back (numba
+issue #8578).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from types import CodeType
+
+from numba.core.caching import FunctionCache, IndexDataCacheFile
+
+from . import _config
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _file_stamp(path: str | Path) -> tuple:
+    st = os.stat(path)
+    return str(path), st.st_mtime_ns, st.st_size
+
+
+_SOURCES: tuple | None = None
+
+
+def _package_stamp() -> tuple:
+    """(path, mtime, size) of every fastopt source file: the loop links their code."""
+    global _SOURCES
+    if _SOURCES is None:
+        _SOURCES = tuple(_file_stamp(p) for p in sorted(_PACKAGE.rglob("*.py")))
+    return _SOURCES
+
+
+def cacheable(dispatcher) -> bool:
+    """A Numba function with an on-disk cache and no parallel code of its own."""
+    return (isinstance(getattr(dispatcher, "_cache", None), FunctionCache)
+            and not dispatcher.targetoptions.get("parallel"))
+
+
+def _stable(obj):
+    """``obj`` with a repr that is the same in every process (no ids, no set order)."""
+    if isinstance(obj, CodeType):
+        return ("code", obj.co_code, _stable(obj.co_consts), obj.co_names)
+    if isinstance(obj, (set, frozenset)):
+        return ("set",) + tuple(sorted(repr(_stable(x)) for x in obj))
+    if isinstance(obj, dict):
+        return ("dict",) + tuple(sorted((repr(k), repr(_stable(v))) for k, v in obj.items()))
+    if isinstance(obj, (tuple, list)):
+        return tuple(_stable(x) for x in obj)
+    return obj
+
+
+def _fingerprint(dispatcher) -> tuple:
+    """What Numba's cache of ``dispatcher`` checks, plus its code and options."""
+    py_func = dispatcher.py_func
+    code = py_func.__code__
+    return (py_func.__module__, py_func.__qualname__, _file_stamp(code.co_filename),
+            _stable(code), _stable(dispatcher.targetoptions))
+
+
+def loop_key(fun, jac, mode: str, kernel) -> str:
+    """A hex digest naming the compiled loop of (fun, jac, mode, kernel)."""
+    parts = (_fingerprint(fun), _fingerprint(jac) if jac is not None else None, mode,
+             kernel.py_func.__module__, kernel.py_func.__qualname__, _package_stamp(),
+             _stable(_config.FASTMATH), _stable(_config.KERNEL_FASTMATH), _config.PARALLEL_MIN)
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+class _KeyedCache(FunctionCache):
+    """Numba's FunctionCache, indexed by ``key`` instead of the closure's pickle."""
+
+    def __init__(self, py_func, key: str):
+        super().__init__(py_func)
+        self._key = key
+        # One index file per key, so that loops for different objectives do
+        # not rewrite one shared index.
+        self._cache_file = IndexDataCacheFile(
+            cache_path=self._cache_path, filename_base=f"{self._impl.filename_base}-{key[:20]}",
+            source_stamp=self._impl.locator.get_source_stamp())
+
+    def _index_key(self, sig, codegen):
+        return sig, codegen.magic_tuple(), self._key
+
+    def _save_overload(self, sig, data):
+        if "parfor_gufunc" in data.library.get_llvm_str():
+            return  # numba issue #8578: would crash when loaded
+        super()._save_overload(sig, data)
+
+
+def keyed_cache(dispatcher, key: str):
+    """Give ``dispatcher`` (a fresh ``njit`` of a closure) the disk cache named by ``key``.
+
+    Returns the dispatcher. When the cache cannot be set up (no writable
+    cache directory, a Numba whose cache internals differ), it stays uncached.
+    """
+    if not _config.CACHE:
+        return dispatcher
+    try:
+        dispatcher._cache = _KeyedCache(dispatcher.py_func, key)
+    except Exception:  # noqa: BLE001 - caching is an optimization, never a failure
+        pass
+    return dispatcher
