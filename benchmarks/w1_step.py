@@ -627,7 +627,7 @@ def _worker_inspect(kernel_names: list[str], n: int) -> dict:
     from fastopt import _config
     from fastopt.registry import REGISTRY
 
-    out = {"fastmath": sorted(_config.FASTMATH) if _config.FASTMATH else False,
+    out = {"fastmath": sorted(_config.KERNEL_FASTMATH) if _config.KERNEL_FASTMATH else False,
            "parallel_min": _config.PARALLEL_MIN, "kernels": {}}
 
     def variant(kernel, options):
@@ -775,7 +775,7 @@ def _environment() -> list[str]:
             f"({layer}, {numba.config.NUMBA_NUM_THREADS} threads), "
             + (f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch
                else "torch: not installed"),
-            f"- fastopt: PARALLEL_MIN={_config.PARALLEL_MIN}, FASTMATH={_config.FASTMATH}, "
+            f"- fastopt: PARALLEL_MIN={_config.PARALLEL_MIN}, kernel fast-math flags={sorted(_config.KERNEL_FASTMATH or [])}, "
             f"CACHE={_config.CACHE}; NUMBA_CACHE_DIR={os.environ.get('NUMBA_CACHE_DIR', '(default)')}"]
 
 

@@ -54,9 +54,12 @@ CACHE = _flag("FASTOPT_CACHE", True)
 # Options for every optimizer kernel. error_model="numpy" drops the
 # zero-division branch that blocks vectorization of the update loops.
 KERNEL_OPTIONS = dict(cache=CACHE, parallel=True, error_model="numpy", fastmath=KERNEL_FASTMATH)
-# The same kernels without prange, for compiled loops that are themselves
-# disk-cached: a cached function that calls a parallel one crashes when it is
-# loaded back (numba issue #8578).
-SERIAL_OPTIONS = dict(cache=CACHE, error_model="numpy", fastmath=KERNEL_FASTMATH)
+# The same kernels without prange ("serial twins"), for compiled loops that
+# are themselves disk-cached: a cached function that calls one with a prange
+# crashes when it is loaded back (numba issue #8578). They keep parallel=True
+# for Numba's parallel pipeline, under which their loops vectorize (without
+# it, branches on the optimizer's flags and Numba's max/min keep LLVM from
+# vectorizing them: 2-3x slower); with no prange there is nothing to launch.
+SERIAL_OPTIONS = dict(cache=CACHE, parallel=True, error_model="numpy", fastmath=KERNEL_FASTMATH)
 # Options for the element functions inlined into those kernels.
 ELEMENT_OPTIONS = dict(inline="always", error_model="numpy", fastmath=KERNEL_FASTMATH)

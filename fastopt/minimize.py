@@ -20,6 +20,7 @@ from numba.core.registry import CPUDispatcher
 from . import _loop, _loopcache
 from . import _validation as v
 from ._config import PARALLEL_MIN
+from ._kernels import quiet_twin_compiles
 from .optimizers import CLASSES
 from .registry import METHODS, get_spec
 from .schedules import ReduceLROnPlateau, as_schedule
@@ -321,8 +322,9 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
                 history = np.concatenate([history, np.full(max(stop + 1, 2 * history.size)
                                                            - history.size, np.nan)])
             start = time.perf_counter()
-            g = loop(x, g, x_good, g_good, args, slots, scalars, h, kind, sched_params,
-                     history, st, fl, stop)
+            with quiet_twin_compiles():
+                g = loop(x, g, x_good, g_good, args, slots, scalars, h, kind, sched_params,
+                         history, st, fl, stop)
             if compiled and time.perf_counter() - start < 0.05:
                 chunk *= 4
     except KeyboardInterrupt:

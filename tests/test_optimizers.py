@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 import fastopt
 from fastopt import _validation as v
 from fastopt._config import PARALLEL_MIN
+from fastopt._kernels import quiet_twin_compiles
 from fastopt.registry import REGISTRY
 
 import reference as ref
@@ -312,7 +313,8 @@ def test_serial_twin_gives_the_kernels_bits(name, opts, dtype):
             for t in range(1, 7):
                 g = rng.standard_normal(n).astype(dtype)
                 g[::3] *= -1.0 if t % 2 else 1.0  # sign changes, for Rprop and Lion
-                kernel(p, g, s, c, h, float(t))
+                with quiet_twin_compiles():
+                    kernel(p, g, s, c, h, float(t))
             runs.append((p, s, c))
         for a, b in zip(*runs):
             assert a.dtype == b.dtype and np.array_equal(a, b), f"n={n}"

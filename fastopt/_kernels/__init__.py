@@ -14,3 +14,23 @@ Each kernel reads its scalars, casts the per-element coefficients to the
 dtype of ``p`` (so float32 work stays float32) and runs ONE inlined element
 update, serially below ``PARALLEL_MIN`` elements and with ``prange`` above.
 """
+
+import contextlib
+import warnings
+
+from numba.core.errors import NumbaPerformanceWarning
+
+
+@contextlib.contextmanager
+def quiet_twin_compiles():
+    """Silence Numba's warning about the serial twins while they compile.
+
+    They are compiled with parallel=True and no prange on purpose (see
+    ``_config.SERIAL_OPTIONS``), which Numba reports as a missed
+    parallelization. Only that warning, only for this package's kernel files.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"(?s).*no transformation for parallel execution was possible.*_kernels",
+            category=NumbaPerformanceWarning)
+        yield

@@ -31,37 +31,6 @@ def lerp(a, b, w, one_minus_w, small):
     return b - (b - a) * one_minus_w
 
 
-# max and min as Python computes them (the second argument when the comparison
-# holds, else the first), written out: Numba's max/min overloads stay calls
-# until after LLVM's vectorizer has run, and a call in a loop stops it.
-@njit(inline="always")
-def fmax(a, b):
-    return b if b > a else a
-
-
-@njit(inline="always")
-def fmin(a, b):
-    return b if b < a else a
-
-
-@intrinsic
-def sqrt(typingctx, x):
-    """IEEE square root of a float32/float64 as the LLVM intrinsic.
-
-    The same correctly rounded value as ``np.sqrt``, but ``np.sqrt`` lowers to
-    a libm call that may set errno, and a loop calling it only vectorizes
-    under Numba's parallel pipeline; the intrinsic vectorizes everywhere.
-    """
-    if x not in (types.float32, types.float64):
-        return None
-
-    def codegen(context, builder, signature, args):
-        fn = builder.module.declare_intrinsic("llvm.sqrt", [args[0].type])
-        return builder.call(fn, args)
-
-    return x(x), codegen
-
-
 @intrinsic
 def float_bits(typingctx, x):
     """The IEEE bits of a float64 (float32) as an int64 (int32)."""

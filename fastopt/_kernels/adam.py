@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, SERIAL_OPTIONS
-from ._common import cast_like, fmax, lerp, sqrt
+from ._common import cast_like, lerp
 
 
 @njit(inline="always")
@@ -53,9 +53,9 @@ def _adam_elem(i, p, g, s, k):
     inv_bc2_sqrt, eps, neg_step, amsgrad = k[9], k[10], k[11], k[12]
     x, gi, m, v = _moments(i, p, g, s, k)
     if amsgrad:
-        v = fmax(s[2, i], v)
+        v = max(s[2, i], v)
         s[2, i] = v
-    p[i] = x + neg_step * m / (sqrt(v) * inv_bc2_sqrt + eps)
+    p[i] = x + neg_step * m / (np.sqrt(v) * inv_bc2_sqrt + eps)
 
 
 @njit(inline="always")
@@ -81,16 +81,6 @@ def adam_kernel(p, g, s, c, h, t):
 @njit(**SERIAL_OPTIONS)
 def adam_serial(p, g, s, c, h, t):
     k = _adam_coefs(p, c, h, t)
-    # AMSGrad's branch, unswitched by hand into a constant flag: with it
-    # inside, LLVM vectorizes this loop only under the parallel pipeline.
-    if k[12]:
-        _adam_loop(p, g, s, k[:12] + (True,))
-    else:
-        _adam_loop(p, g, s, k[:12] + (False,))
-
-
-@njit(inline="always")
-def _adam_loop(p, g, s, k):
     for i in range(p.size):
         _adam_elem(i, p, g, s, k)
 
@@ -107,7 +97,7 @@ def _adamax_elem(i, p, g, s, k):
     if wd != 0:
         gi = gi + wd * x
     m = lerp(s[0, i], gi, w1, b1, small)
-    u = fmax(s[1, i] * b2, abs(gi) + eps)
+    u = max(s[1, i] * b2, abs(gi) + eps)
     s[0, i] = m
     s[1, i] = u
     p[i] = x + neg_clr * m / u
@@ -150,7 +140,7 @@ def _nadam_elem(i, p, g, s, k):
     x, gi, m, v = _moments(i, p, g, s, k)
     # torch divides by bias_correction2; a multiplication by its reciprocal
     # (within an ulp) saves the one division per element that isn't needed.
-    denom = sqrt(v * inv_bc2) + eps
+    denom = np.sqrt(v * inv_bc2) + eps
     x = x + coef_g * gi / denom
     p[i] = x + coef_m * m / denom
 
@@ -196,7 +186,7 @@ def _radam_elem(i, p, g, s, k):
     inv_bc1, lr, rectify, rect, bc2_sqrt, eps = k[9], k[10], k[11], k[12], k[13], k[14]
     x, gi, m, v = _moments(i, p, g, s, k)
     if rectify:
-        p[i] = x - m * inv_bc1 * lr * (bc2_sqrt / (sqrt(v) + eps)) * rect
+        p[i] = x - m * inv_bc1 * lr * (bc2_sqrt / (np.sqrt(v) + eps)) * rect
     else:
         p[i] = x - m * inv_bc1 * lr
 

@@ -1,9 +1,10 @@
 """Per-coordinate step sizes from squared-gradient sums: Adagrad, Adadelta, RMSprop."""
 
+import numpy as np
 from numba import njit, prange
 
 from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, SERIAL_OPTIONS
-from ._common import cast_like, lerp, sqrt
+from ._common import cast_like, lerp
 
 # h = [lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize]
 # s = [sum]
@@ -17,7 +18,7 @@ def _adagrad_elem(i, p, g, s, k):
         gi = gi + wd * p[i]
     acc = s[0, i] + gi * gi
     s[0, i] = acc
-    p[i] = p[i] - clr * gi / (sqrt(acc) + eps)
+    p[i] = p[i] - clr * gi / (np.sqrt(acc) + eps)
 
 
 @njit(inline="always")
@@ -56,7 +57,7 @@ def _adadelta_elem(i, p, g, s, k):
         gi = gi + wd * p[i]
     sq = s[0, i] * rho + one_m_rho * gi * gi
     s[0, i] = sq
-    delta = sqrt(s[1, i] + eps) / sqrt(sq + eps) * gi
+    delta = np.sqrt(s[1, i] + eps) / np.sqrt(sq + eps) * gi
     s[1, i] = s[1, i] * rho + one_m_rho * delta * delta
     p[i] = p[i] - lr * delta
 
@@ -100,9 +101,9 @@ def _rmsprop_elem(i, p, g, s, k):
     if centered:
         ga = lerp(s[1, i], gi, one_m_alpha, lerp_c, small)
         s[1, i] = ga
-        avg = sqrt(sq - ga * ga) + eps
+        avg = np.sqrt(sq - ga * ga) + eps
     else:
-        avg = sqrt(sq) + eps
+        avg = np.sqrt(sq) + eps
     if use_momentum:
         b = s[2, i] * mom + gi / avg
         s[2, i] = b
@@ -134,22 +135,5 @@ def rmsprop_kernel(p, g, s, c, h, t):
 @njit(**SERIAL_OPTIONS)
 def rmsprop_serial(p, g, s, c, h, t):
     k = _rmsprop_coefs(p, c, h, t)
-    # The centered and momentum branches, unswitched by hand into constant
-    # flags: with them inside, LLVM vectorizes this loop only under the
-    # parallel pipeline (the prange kernel), 3x slower here.
-    a, neg = k[:8], k[9]
-    if k[8]:
-        if k[10]:
-            _rmsprop_loop(p, g, s, a + (True, neg, True))
-        else:
-            _rmsprop_loop(p, g, s, a + (True, neg, False))
-    elif k[10]:
-        _rmsprop_loop(p, g, s, a + (False, neg, True))
-    else:
-        _rmsprop_loop(p, g, s, a + (False, neg, False))
-
-
-@njit(inline="always")
-def _rmsprop_loop(p, g, s, k):
     for i in range(p.size):
         _rmsprop_elem(i, p, g, s, k)

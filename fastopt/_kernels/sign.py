@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, SERIAL_OPTIONS
-from ._common import cast_like, fmax, fmin
+from ._common import cast_like
 
 # h = [lr, etaminus, etaplus, step_size_min, step_size_max, maximize]
 # s = [prev, step_size] (step_size starts at lr)
@@ -20,7 +20,7 @@ def _rprop_elem(i, p, g, s, k):
     agree = gi * prev
     factor = etaplus if agree > 0 else (etaminus if agree < 0 else one)
     gi = zero if agree < 0 else gi  # a sign flip skips this step and forgets the gradient
-    step = fmin(fmax(step * factor, lo), hi)
+    step = min(max(step * factor, lo), hi)
     s[1, i] = step
     s[0, i] = gi
     p[i] = x - np.sign(gi) * step
