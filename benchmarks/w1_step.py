@@ -372,8 +372,10 @@ def _worker_crossover(sizes: list[int], gap_calls: int, gap: float, inprocess: b
             opt.step(g)
             pf, s, c, h = _kernel_args(opt)
             if kernels is None:
-                kernels = ({"serial": _kernel_clone(opt.spec.kernel, PARALLEL_MIN=int(SERIAL_MIN)),
-                            "prange": _kernel_clone(opt.spec.kernel, PARALLEL_MIN=1)}
+                kernels = ({"serial": _kernel_clone(opt.spec.kernel, PARALLEL_MIN=int(SERIAL_MIN),
+                                                    PARALLEL_MIN_F64=int(SERIAL_MIN)),
+                            "prange": _kernel_clone(opt.spec.kernel, PARALLEL_MIN=1,
+                                                    PARALLEL_MIN_F64=1)}
                            if inprocess else {"this": opt.spec.kernel})
             timers = {}
             for name, kernel in kernels.items():
@@ -775,7 +777,8 @@ def _environment() -> list[str]:
             f"({layer}, {numba.config.NUMBA_NUM_THREADS} threads), "
             + (f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch
                else "torch: not installed"),
-            f"- fastopt: PARALLEL_MIN={_config.PARALLEL_MIN}, kernel fast-math flags={sorted(_config.KERNEL_FASTMATH or [])}, "
+            f"- fastopt: PARALLEL_MIN={_config.PARALLEL_MIN_F64} (float64) / "
+            f"{_config.PARALLEL_MIN} (float32), kernel fast-math flags={sorted(_config.KERNEL_FASTMATH or [])}, "
             f"CACHE={_config.CACHE}; NUMBA_CACHE_DIR={os.environ.get('NUMBA_CACHE_DIR', '(default)')}"]
 
 

@@ -5,7 +5,8 @@ notice when they change: after changing one of these variables, clear the
 cache (``NUMBA_CACHE_DIR`` or the ``__pycache__`` folders) to see its effect.
 
 FASTOPT_FASTMATH      "1" (default) or "0": LLVM fast-math flags on kernels.
-FASTOPT_PARALLEL_MIN  element count from which optimizer kernels use prange.
+FASTOPT_PARALLEL_MIN  element count from which optimizer kernels use prange
+                      (default 32768 for float64, 65536 for float32).
 FASTOPT_CACHE         "1" (default) or "0": Numba's on-disk cache of kernels.
 """
 
@@ -46,8 +47,19 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"} if _flag("FASTOPT_FASTM
 KERNEL_FASTMATH = FASTMATH and {"nsz", "afn"}
 
 # Below this many elements a prange launch costs more than it saves
-# (measured with benchmarks/w1_step.py on 2 cores; see docs/performance).
-PARALLEL_MIN = _int("FASTOPT_PARALLEL_MIN", 65536)
+# (benchmarks/w1_step.py --crossover on 2 cores, see docs/performance):
+# float64 Adam and SGD steps win from 16-32k elements whether the worker
+# threads are hot or parked, float32 ones (half the bytes) only from ~64k.
+# FASTOPT_PARALLEL_MIN sets both.
+PARALLEL_MIN = _int("FASTOPT_PARALLEL_MIN", 65536)  # float32
+PARALLEL_MIN_F64 = _int("FASTOPT_PARALLEL_MIN", 32768)
+
+
+def parallel_min(dtype) -> int:
+    """The element count from which kernels use prange for arrays of ``dtype``."""
+    import numpy as np
+
+    return PARALLEL_MIN_F64 if np.dtype(dtype).itemsize == 8 else PARALLEL_MIN
 
 CACHE = _flag("FASTOPT_CACHE", True)
 

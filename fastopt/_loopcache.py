@@ -76,7 +76,8 @@ def loop_key(fun, jac, mode: str, kernel) -> str:
     """A hex digest naming the compiled loop of (fun, jac, mode, kernel)."""
     parts = (_fingerprint(fun), _fingerprint(jac) if jac is not None else None, mode,
              kernel.py_func.__module__, kernel.py_func.__qualname__, _package_stamp(),
-             _stable(_config.FASTMATH), _stable(_config.KERNEL_FASTMATH), _config.PARALLEL_MIN)
+             _stable(_config.FASTMATH), _stable(_config.KERNEL_FASTMATH), _config.PARALLEL_MIN,
+             _config.PARALLEL_MIN_F64)
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 

@@ -19,7 +19,7 @@ from numba.core.registry import CPUDispatcher
 
 from . import _loop, _loopcache
 from . import _validation as v
-from ._config import PARALLEL_MIN
+from ._config import parallel_min
 from ._kernels import quiet_twin_compiles
 from .optimizers import CLASSES
 from .registry import METHODS, get_spec
@@ -181,14 +181,14 @@ def _wants_result(callback) -> bool:
 _COMPILED: dict = {}
 
 
-def _compiled_loop(fun, jac, mode, spec, size: int):
-    """The njit loop over (fun, jac) for ``size`` parameters, compiled once per process.
+def _compiled_loop(fun, jac, mode, spec, x: np.ndarray):
+    """The njit loop over (fun, jac) for the parameters ``x``, compiled once per process.
 
-    Below ``PARALLEL_MIN`` it calls the kernel's serial twin (same bits), and
+    Below ``parallel_min(x.dtype)`` it calls the kernel's serial twin (same bits), and
     when the objective is itself disk-cached the loop is too: a fresh process
     then loads it instead of compiling it (about 1 s).
     """
-    serial = size < PARALLEL_MIN
+    serial = x.size < parallel_min(x.dtype)
     kernel = spec.serial_kernel if serial else spec.kernel
     key = (fun, jac, mode, kernel)
     if key not in _COMPILED:
@@ -280,7 +280,7 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
                 and (mode != "callable" or isinstance(jac, CPUDispatcher)))
     f0, g = _first_evaluation(fun, jac, mode, x, args, st, fl)
     if compiled:
-        loop, _ = _compiled_loop(fun, jac, mode, spec, x.size)
+        loop, _ = _compiled_loop(fun, jac, mode, spec, x)
     else:
         evaluate = _loop.make_evaluate(fun, jac, mode)
 

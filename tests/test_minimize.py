@@ -1453,10 +1453,10 @@ def test_compiled_loop_not_disk_cached_without_objective_cache():
 
 
 def test_large_problem_uses_the_parallel_kernel():
-    """From PARALLEL_MIN parameters the compiled loop calls the prange kernel (not cached)."""
-    from fastopt._config import PARALLEL_MIN
+    """From parallel_min(float64) parameters the compiled loop calls the prange kernel."""
+    from fastopt._config import parallel_min
 
-    n = PARALLEL_MIN + 1
+    n = parallel_min(np.float64) + 1
     res = fastopt.minimize(P.quadratic, np.ones(n), method="adam", jac=True,
                            options={"maxiter": 5, "lr": 0.1, "gtol": 0})
     assert (P.quadratic, True, "fun", REGISTRY["adam"].kernel) in MOD._COMPILED

@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 
 import fastopt
 from fastopt import _validation as v
-from fastopt._config import PARALLEL_MIN
+from fastopt._config import PARALLEL_MIN, PARALLEL_MIN_F64, parallel_min
 from fastopt._kernels import quiet_twin_compiles
 from fastopt.registry import REGISTRY
 
@@ -289,9 +289,10 @@ def test_matches_reference(name, opts, dtype):
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("name", NAMES)
 def test_multi_tensor_and_parallel_threshold(name, dtype):
-    """0-d, 1-, 2- and 3-D tensors and sizes on both sides of PARALLEL_MIN."""
+    """0-d, 1-, 2- and 3-D tensors and sizes on both sides of the dtype's prange threshold."""
     opts = OPTIONS[name][-1]
-    shapes = [(), (5,), (3, 4), (2, 3, 4), (PARALLEL_MIN - 1,), (PARALLEL_MIN + 7,)]
+    m = parallel_min(dtype)
+    shapes = [(), (5,), (3, 4), (2, 3, 4), (m - 1,), (m + 7,)]
     assert_matches_reference(name, opts, dtype, shapes, steps=8)
 
 
@@ -301,10 +302,10 @@ def test_serial_twin_gives_the_kernels_bits(name, opts, dtype):
     """``spec.serial_kernel`` (what compiled loops call) == ``spec.kernel``, bit for bit.
 
     Sizes: one element, a vector body plus a scalar remainder, and above
-    PARALLEL_MIN, where the kernel runs its prange copy of the loop.
+    the dtype's prange threshold, where the kernel runs its prange copy of the loop.
     """
     spec = REGISTRY[name]
-    for n in (1, 1003, PARALLEL_MIN + 5):
+    for n in (1, 1003, parallel_min(dtype) + 5):
         runs = []
         for kernel in (spec.kernel, spec.serial_kernel):
             rng = np.random.default_rng(n)
@@ -541,7 +542,8 @@ def shapes(draw):
     # Now and then a size across the prange threshold (test_multi_tensor_and_parallel_threshold
     # covers it systematically; these sizes are slow in long double).
     if draw(st.sampled_from([False] * 24 + [True])):
-        return (draw(st.sampled_from([PARALLEL_MIN - 1, PARALLEL_MIN, PARALLEL_MIN + 3])),)
+        return (draw(st.sampled_from([PARALLEL_MIN_F64 - 1, PARALLEL_MIN_F64, PARALLEL_MIN - 1,
+                                      PARALLEL_MIN, PARALLEL_MIN + 3])),)
     ndim = draw(st.integers(1, 3))
     dims = []
     for _ in range(ndim):

@@ -3,7 +3,8 @@
 import numpy as np
 from numba import njit, prange
 
-from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, SERIAL_OPTIONS
+from .._config import (ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, PARALLEL_MIN_F64,
+                       SERIAL_OPTIONS)
 from ._common import cast_like, lerp
 
 
@@ -70,7 +71,7 @@ def _adam_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def adam_kernel(p, g, s, c, h, t):
     k = _adam_coefs(p, c, h, t)
-    if p.size < PARALLEL_MIN:
+    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
         for i in range(p.size):
             _adam_elem(i, p, g, s, k)
     else:
@@ -115,7 +116,7 @@ def _adamax_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def adamax_kernel(p, g, s, c, h, t):
     k = _adamax_coefs(p, c, h, t)
-    if p.size < PARALLEL_MIN:
+    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
         for i in range(p.size):
             _adamax_elem(i, p, g, s, k)
     else:
@@ -162,7 +163,7 @@ def _nadam_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def nadam_kernel(p, g, s, c, h, t):
     k = _nadam_coefs(p, c, h, t)
-    if p.size < PARALLEL_MIN:
+    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
         for i in range(p.size):
             _nadam_elem(i, p, g, s, k)
     else:
@@ -210,7 +211,7 @@ def _radam_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def radam_kernel(p, g, s, c, h, t):
     k = _radam_coefs(p, c, h, t)
-    if p.size < PARALLEL_MIN:
+    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
         for i in range(p.size):
             _radam_elem(i, p, g, s, k)
     else:

@@ -3,7 +3,8 @@
 import numpy as np
 from numba import njit, prange
 
-from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, SERIAL_OPTIONS
+from .._config import (ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, PARALLEL_MIN_F64,
+                       SERIAL_OPTIONS)
 from ._common import cast_like, lerp
 
 # h = [lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize]
@@ -30,7 +31,7 @@ def _adagrad_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def adagrad_kernel(p, g, s, c, h, t):
     k = _adagrad_coefs(p, c, h, t)
-    if p.size < PARALLEL_MIN:
+    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
         for i in range(p.size):
             _adagrad_elem(i, p, g, s, k)
     else:
@@ -71,7 +72,7 @@ def _adadelta_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def adadelta_kernel(p, g, s, c, h, t):
     k = _adadelta_coefs(p, c, h, t)
-    if p.size < PARALLEL_MIN:
+    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
         for i in range(p.size):
             _adadelta_elem(i, p, g, s, k)
     else:
@@ -124,7 +125,7 @@ def _rmsprop_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def rmsprop_kernel(p, g, s, c, h, t):
     k = _rmsprop_coefs(p, c, h, t)
-    if p.size < PARALLEL_MIN:
+    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
         for i in range(p.size):
             _rmsprop_elem(i, p, g, s, k)
     else:

@@ -2,7 +2,8 @@
 
 from numba import njit, prange
 
-from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, SERIAL_OPTIONS
+from .._config import (ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, PARALLEL_MIN_F64,
+                       SERIAL_OPTIONS)
 from ._common import cast_like
 
 # h = [lr, momentum, dampening, weight_decay, nesterov, maximize]
@@ -37,7 +38,7 @@ def _sgd_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def sgd_kernel(p, g, s, c, h, t):
     k = _sgd_coefs(p, c, h, t)
-    if p.size < PARALLEL_MIN:
+    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
         for i in range(p.size):
             _sgd_elem(i, p, g, s, k)
     else:
@@ -85,7 +86,7 @@ def _asgd_after(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def asgd_kernel(p, g, s, c, h, t):
     k = _asgd_coefs(p, c, h, t)
-    if p.size < PARALLEL_MIN:
+    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
         for i in range(p.size):
             _asgd_elem(i, p, g, s, k)
     else:

@@ -3,7 +3,8 @@
 import numpy as np
 from numba import njit, prange
 
-from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, SERIAL_OPTIONS
+from .._config import (ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, PARALLEL_MIN_F64,
+                       SERIAL_OPTIONS)
 from ._common import cast_like
 
 # h = [lr, etaminus, etaplus, step_size_min, step_size_max, maximize]
@@ -35,7 +36,7 @@ def _rprop_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def rprop_kernel(p, g, s, c, h, t):
     k = _rprop_coefs(p, c, h, t)
-    if p.size < PARALLEL_MIN:
+    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
         for i in range(p.size):
             _rprop_elem(i, p, g, s, k)
     else:
@@ -76,7 +77,7 @@ def _lion_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def lion_kernel(p, g, s, c, h, t):
     k = _lion_coefs(p, c, h, t)
-    if p.size < PARALLEL_MIN:
+    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
         for i in range(p.size):
             _lion_elem(i, p, g, s, k)
     else:
