@@ -102,16 +102,17 @@ class _KeyedCache(FunctionCache):
         super()._save_overload(sig, data)
 
 
-def keyed_cache(dispatcher, key: str):
-    """Give ``dispatcher`` (a fresh ``njit`` of a closure) the disk cache named by ``key``.
+def cache_loop(loop, fun, jac, mode: str, kernel):
+    """Give ``loop`` (a fresh ``njit`` of a closure over fun/jac) the disk cache of its key.
 
-    Returns the dispatcher. When the cache cannot be set up (no writable
-    cache directory, a Numba whose cache internals differ), it stays uncached.
+    Returns ``loop``. It stays uncached when the objective's source cannot
+    be stamped (a notebook cell, a deleted file) or Numba's cache cannot be
+    set up (no writable cache directory, cache internals that differ).
     """
     if not _config.CACHE:
-        return dispatcher
+        return loop
     try:
-        dispatcher._cache = _KeyedCache(dispatcher.py_func, key)
+        loop._cache = _KeyedCache(loop.py_func, loop_key(fun, jac, mode, kernel))
     except Exception:  # noqa: BLE001 - caching is an optimization, never a failure
         pass
-    return dispatcher
+    return loop

@@ -196,7 +196,7 @@ def _compiled_loop(fun, jac, mode, spec, x: np.ndarray):
         loop = njit(_loop.make_loop(evaluate, kernel, _loop.no_hook))
         jac_fn = jac if mode == "callable" else None
         if serial and _loopcache.cacheable(fun) and (jac_fn is None or _loopcache.cacheable(jac_fn)):
-            _loopcache.keyed_cache(loop, _loopcache.loop_key(fun, jac_fn, mode, kernel))
+            _loopcache.cache_loop(loop, fun, jac_fn, mode, kernel)
         _COMPILED[key] = (loop, evaluate)
     return _COMPILED[key]
 

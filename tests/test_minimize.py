@@ -1452,6 +1452,25 @@ def test_compiled_loop_not_disk_cached_without_objective_cache():
     assert not _loopcache.cacheable(fun)
 
 
+def test_compiled_loop_without_a_source_file_stays_uncached(monkeypatch):
+    """A cached objective whose source cannot be stamped (a notebook cell, a deleted
+    file) runs normally, with a per-process loop."""
+    from numba.core.caching import NullCache
+
+    from fastopt import _loopcache
+
+    def no_stamp(path):
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(_loopcache, "_file_stamp", no_stamp)
+    fun = numba.njit(cache=True)(lambda x: (float(np.sum(x * x)), 2.0 * x))
+    res = fastopt.minimize(fun, np.ones(2), method="sgd", jac=True,
+                           options={"maxiter": 50, "lr": 0.1})
+    assert res.fun < 1e-8
+    (loop, _), = [v for k, v in MOD._COMPILED.items() if k[0] is fun]
+    assert isinstance(loop._cache, NullCache)
+
+
 def test_large_problem_uses_the_parallel_kernel():
     """From parallel_min(float64) parameters the compiled loop calls the prange kernel."""
     from fastopt._config import parallel_min
