@@ -3,7 +3,7 @@
 The loop is a closure over the objective, so Numba would recompile it in every
 process (~1 s) or, cached the usual way, miss anyway: its cache key pickles the
 closure's dispatchers, and a dispatcher pickles with a per-process id.
-``keyed_cache`` gives the loop Numba's own disk cache with a key built from
+``cache_loop`` gives the loop Numba's own disk cache with a key built from
 what the compiled code depends on: the objective's code and source file (the
 same things Numba's cache of the objective itself checks), fastopt's sources
 and settings, and the kernel.
