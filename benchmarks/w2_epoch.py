@@ -106,26 +106,9 @@ def make_jax(X, y, bs):
 
 
 def make_torch(X, y, bs):
-    import torch
-    import torch.nn.functional as F
+    from bench_workloads import torch_epoch  # the suite's one torch peer
 
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    n, d = X.shape
-
-    def run():
-        w = torch.zeros(d, dtype=torch.float64, requires_grad=True)
-        opt = torch.optim.Adam([w], lr=LR, betas=(B1, B2), eps=EPS, fused=True)
-        total = 0.0
-        for lo in range(0, n, bs):
-            xb, yb = Xt[lo:lo + bs], yt[lo:lo + bs]
-            opt.zero_grad()
-            f = F.binary_cross_entropy_with_logits(xb @ w, yb)
-            f.backward()
-            opt.step()
-            total += f.item() * xb.shape[0]
-        return total / n, w.detach().numpy().copy()
-
-    return run
+    return torch_epoch(X, y, bs)
 
 
 def make_numpy(X, y, bs):

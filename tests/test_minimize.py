@@ -1447,9 +1447,9 @@ def test_compiled_loop_not_disk_cached_without_objective_cache():
     (loop, _), = [v for k, v in MOD._COMPILED.items() if k[0] is fun]
     assert isinstance(loop._cache, NullCache)
     parallel = numba.njit(cache=True, parallel=True)(lambda x: (float(np.sum(x * x)), 2.0 * x))
-    from fastopt import _loopcache
-    assert _loopcache.cacheable(P.rosenbrock) and not _loopcache.cacheable(parallel)
-    assert not _loopcache.cacheable(fun)
+    from fastopt import _loopcache as loopcache
+    assert loopcache.cacheable(P.rosenbrock) and not loopcache.cacheable(parallel)
+    assert not loopcache.cacheable(fun)
 
 
 def test_compiled_loop_without_a_source_file_stays_uncached(monkeypatch):
