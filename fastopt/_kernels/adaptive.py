@@ -15,11 +15,12 @@ from ._common import cast_like, lerp
 def _adagrad_elem(i, p, g, s, k):
     clr, wd, eps, neg = k
     gi = -g[i] if neg else g[i]
+    x = p[i]  # read once (see _rmsprop_elem)
     if wd != 0:
-        gi = gi + wd * p[i]
+        gi = gi + wd * x
     acc = s[0, i] + gi * gi
     s[0, i] = acc
-    p[i] = p[i] - clr * gi / (np.sqrt(acc) + eps)
+    p[i] = x - clr * gi / (np.sqrt(acc) + eps)
 
 
 @njit(inline="always")
@@ -54,13 +55,14 @@ def adagrad_serial(p, g, s, c, h, t):
 def _adadelta_elem(i, p, g, s, k):
     lr, rho, one_m_rho, eps, wd, neg = k
     gi = -g[i] if neg else g[i]
+    x, acc = p[i], s[1, i]  # each read once (see _rmsprop_elem)
     if wd != 0:
-        gi = gi + wd * p[i]
+        gi = gi + wd * x
     sq = s[0, i] * rho + one_m_rho * gi * gi
     s[0, i] = sq
-    delta = np.sqrt(s[1, i] + eps) / np.sqrt(sq + eps) * gi
-    s[1, i] = s[1, i] * rho + one_m_rho * delta * delta
-    p[i] = p[i] - lr * delta
+    delta = np.sqrt(acc + eps) / np.sqrt(sq + eps) * gi
+    s[1, i] = acc * rho + one_m_rho * delta * delta
+    p[i] = x - lr * delta
 
 
 @njit(inline="always")
@@ -95,22 +97,23 @@ def adadelta_serial(p, g, s, c, h, t):
 def _rmsprop_elem(i, p, g, s, k):
     lr, alpha, one_m_alpha, small, lerp_c, eps, wd, mom, centered, neg, use_momentum = k
     gi = -g[i] if neg else g[i]
+    x = p[i]  # read once: a second load after the stores to s kept LLVM from vectorizing
     if wd != 0:
-        gi = gi + wd * p[i]
+        gi = gi + wd * x
     sq = s[0, i] * alpha + one_m_alpha * gi * gi
     s[0, i] = sq
+    var = sq
     if centered:
         ga = lerp(s[1, i], gi, one_m_alpha, lerp_c, small)
         s[1, i] = ga
-        avg = np.sqrt(sq - ga * ga) + eps
-    else:
-        avg = np.sqrt(sq) + eps
+        var = sq - ga * ga
+    avg = np.sqrt(var) + eps  # one sqrt, outside the branches, for the same reason
     if use_momentum:
         b = s[2, i] * mom + gi / avg
         s[2, i] = b
-        p[i] = p[i] - lr * b
+        p[i] = x - lr * b
     else:
-        p[i] = p[i] - lr * gi / avg
+        p[i] = x - lr * gi / avg
 
 
 @njit(inline="always")

@@ -14,14 +14,15 @@ from ._common import cast_like
 def _sgd_elem(i, p, g, s, k):
     lr, mom, one_m_damp, wd, nesterov, neg, first, use_momentum = k
     gi = -g[i] if neg else g[i]
+    x = p[i]  # read once (see _rmsprop_elem)
     if wd != 0:
-        gi = gi + wd * p[i]
+        gi = gi + wd * x
     if use_momentum:
         # torch starts the buffer as a copy of the first gradient.
         b = gi if first else s[0, i] * mom + one_m_damp * gi
         s[0, i] = b
         gi = gi + mom * b if nesterov else b
-    p[i] = p[i] - lr * gi
+    p[i] = x - lr * gi
 
 
 @njit(inline="always")

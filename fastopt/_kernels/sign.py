@@ -59,12 +59,12 @@ def rprop_serial(p, g, s, c, h, t):
 def _lion_elem(i, p, g, s, k):
     lr, b1, one_m_b1, b2, one_m_b2, wd, neg = k
     gi = -g[i] if neg else g[i]
-    mu = s[0, i]
+    mu, x = s[0, i], p[i]  # each read once (see _rmsprop_elem)
     update = np.sign(one_m_b1 * gi + b1 * mu)
     if wd != 0:
-        update = update + wd * p[i]
+        update = update + wd * x
     s[0, i] = one_m_b2 * gi + b2 * mu
-    p[i] = p[i] - lr * update
+    p[i] = x - lr * update
 
 
 @njit(inline="always")
