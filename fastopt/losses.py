@@ -373,6 +373,35 @@ def softmax(w, X, Y, label_smoothing=0.0):
     return _softmax(w, X, Y, label_smoothing)
 
 
+# Serial twins of the four losses: the same code without parallel=True, so
+# prange is a plain loop over the same chunks (the same bits). A compiled
+# epoch over small batches calls them; with no parfor in it, it can be
+# disk-cached (numba issue #8578).
+@njit(**_OPTS)
+def _squared_serial(w, X, y):
+    return _glm(w, X, y, SQUARED, 0.0)
+
+
+@njit(**_OPTS)
+def _logistic_serial(w, X, y):
+    return _glm(w, X, y, LOGISTIC, 0.0)
+
+
+@njit(**_OPTS)
+def _huber_serial(w, X, y, delta=1.0):
+    return _glm(w, X, y, HUBER, delta)
+
+
+@njit(**_OPTS)
+def _softmax_serial(w, X, Y, label_smoothing=0.0):
+    return _softmax(w, X, Y, label_smoothing)
+
+
+#: public loss -> its serial twin
+SERIAL_TWINS = {squared: _squared_serial, logistic: _logistic_serial, huber: _huber_serial,
+                softmax: _softmax_serial}
+
+
 def one_hot(labels, k: int | None = None, dtype=np.float64) -> np.ndarray:
     """One-hot rows for integer class labels 0..k-1.
 

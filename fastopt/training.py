@@ -16,9 +16,12 @@ import numpy as np
 from numba import njit
 from numba.core.registry import CPUDispatcher
 
-from . import _epoch, _loop
+from . import _epoch, _loop, _loopcache
 from . import _validation as v
 from . import losses
+from ._config import parallel_min
+from ._kernels import quiet_twin_compiles
+from .losses import PARALLEL_WORK, SERIAL_TWINS
 from .optimizers import CLASSES
 from .schedules import ReduceLROnPlateau, as_schedule
 
@@ -154,14 +157,31 @@ def is_compiled(fun, jac, mode: str, method: str, arity: int) -> bool:
     """Whether this process already compiled the epoch loop for (fun, jac, method, arity)."""
     from .registry import get_spec
 
-    return (fun, jac, mode, get_spec(method).kernel, arity) in _COMPILED
+    spec = get_spec(method)
+    return any((fun, jac, mode, kernel, arity) in _COMPILED
+               for kernel in (spec.kernel, spec.serial_kernel))
 
 
-def _compiled_epoch(fun, jac, mode, kernel, arity):
+def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work):
+    """The njit epoch over (fun, jac), compiled once per process.
+
+    With small batches (``batch_work`` multiply-adds, below the losses'
+    PARALLEL_WORK) and few parameters, a built-in loss and the optimizer run
+    as their serial twins (the same bits): the epoch then holds no parallel
+    code and is disk-cached like minimize's loop, so a fresh process loads it
+    instead of compiling it (2-3 s).
+    """
+    twin = SERIAL_TWINS.get(fun) if mode == "fun" else None
+    serial = (twin is not None and batch_work < PARALLEL_WORK
+              and x.size < parallel_min(x.dtype))
+    kernel = spec.serial_kernel if serial else spec.kernel
     key = (fun, jac, mode, kernel, arity)
     if key not in _COMPILED:
-        evaluate = njit(_epoch.make_evaluate(fun, jac, mode))
-        _COMPILED[key] = (njit(_epoch.make_epoch(evaluate, kernel, arity, njit)), evaluate)
+        evaluate = njit(_epoch.make_evaluate(twin if serial else fun, jac, mode))
+        epoch = njit(_epoch.make_epoch(evaluate, kernel, arity, njit))
+        if serial:
+            _loopcache.cache_loop(epoch, twin, None, f"{mode}, arity {arity}", kernel)
+        _COMPILED[key] = (epoch, evaluate)
     return _COMPILED[key]
 
 
@@ -246,13 +266,19 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     compiled = isinstance(fun, CPUDispatcher) and (mode == "fun" or isinstance(jac, CPUDispatcher))
     arity = len(data)
     if compiled:
-        epoch, evaluate = _compiled_epoch(fun, jac, mode, spec.kernel, arity)
+        batch_work = size * x.size  # >= the loss's rows x outputs x features
+        epoch, _ = _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work)
     else:
         evaluate = _epoch.make_evaluate(fun, jac, mode)
         epoch = _epoch.make_epoch(evaluate, spec.kernel, arity)
+    # Evaluations from Python (the check below, the validation set) call ``fun``
+    # itself: a built-in loss then runs in parallel on a large validation set.
+    validate = _epoch.make_evaluate(fun, jac, mode)
 
-    # One evaluation up front, in Python, so that a wrong return is a clear error.
-    f_check, g_check = evaluate(x, _epoch.make_batcher(arity)[0](data, 0, min(n, size)), args)
+    # One evaluation up front, in Python, so that a wrong return is a clear error
+    # (through ``fun`` itself: the compiled ``evaluate`` may come from the disk cache
+    # inside the epoch and need no compile of its own).
+    f_check, g_check = validate(x, _epoch.make_batcher(arity)[0](data, 0, min(n, size)), args)
     _checked_gradient(g_check, x, "jac" if mode == "callable" else "fun")
     _epoch.seed_noise(int(rng.integers(2 ** 31)))
 
@@ -274,8 +300,9 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
             if opts["maxiter"] is not None:
                 st[_epoch.N_BATCHES] = min(n_batches, opts["maxiter"] - st[_epoch.IT])
             fl[_epoch.LOSS_SUM] = 0.0
-            g = epoch(x, x_good, data, buffers, args, order, slots, scalars, h, kind, sched_params,
-                      opts["penalty_skip"], st, fl)
+            with quiet_twin_compiles():
+                g = epoch(x, x_good, data, buffers, args, order, slots, scalars, h, kind,
+                          sched_params, opts["penalty_skip"], st, fl)
             if st[_epoch.STATUS] == _loop.NONFINITE:
                 lo = st[_epoch.BATCH] * size
                 _raise_if_nonfinite(data, "data", order[lo:lo + size] if order.size
@@ -288,7 +315,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
             rows = min(n, st[_epoch.N_BATCHES] * size)
             history.append(fl[_epoch.LOSS_SUM] / max(rows, 1))
             if validation_data is not None:
-                f_val = evaluate(x, validation_data, args)[0]
+                f_val = validate(x, validation_data, args)[0]
                 if not np.isfinite(f_val):
                     _raise_if_nonfinite(validation_data, "validation_data")
                 val_history.append(f_val)

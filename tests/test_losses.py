@@ -276,6 +276,24 @@ def _big(kind, intercept=True):
     return w, X, y
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", KINDS)
+def test_serial_twin_gives_the_same_bits(kind, dtype):
+    """``SERIAL_TWINS[loss]`` (what a disk-cached epoch calls) == the loss, bit for bit,
+    on a small batch (serial path) and above PARALLEL_WORK (the chunked path)."""
+    public = getattr(L, kind)
+    twin = L.SERIAL_TWINS[public]
+    assert set(L.SERIAL_TWINS) == {L.squared, L.logistic, L.huber, L.softmax}
+    assert not twin.targetoptions.get("parallel")
+    small = make_data(kind, n=40, intercept=True)
+    for w, X, y in (small, _big(kind)):
+        w, X = w.astype(dtype), X.astype(dtype)
+        extra = (0.1,) if kind == "softmax" else (0.7,) if kind == "huber" else ()
+        f, g = public(w, X, y, *extra)
+        f_twin, g_twin = twin(w, X, y, *extra)
+        assert f == f_twin and g.dtype == g_twin.dtype and np.array_equal(g, g_twin)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_parallel_equals_serial(kind):
     w, X, y = _big(kind)

@@ -455,3 +455,64 @@ def test_callback_per_epoch_and_stop_iteration():
     assert results[1].nit == 20 and results[1].fun == res.history[1]
     assert res.epochs == 2 and res.nit == 20
     assert results[1].x.tobytes() == res.x.tobytes()
+
+
+# -- the compiled epoch's disk cache ---------------------------------------------------
+
+
+_EPOCH_CHILD = """
+import importlib, json
+import numpy as np
+import fastopt
+from fastopt import losses
+T = importlib.import_module("fastopt.training")
+rng = np.random.default_rng(0)
+X = rng.standard_normal((500, 6)); y = (rng.random(500) < 0.5) * 1.0
+r = fastopt.minimize(losses.logistic, np.zeros(6), method="adam", jac=True, data=(X, y),
+                     batch_size=32, options={"epochs": 2, "seed": 3, "lr": 0.05})
+(epoch, _), = T._COMPILED.values()
+print(json.dumps(dict(x=r.x.tolist(), hits=sum(epoch.stats.cache_hits.values()),
+                      misses=sum(epoch.stats.cache_misses.values()))))
+"""
+
+
+def test_epoch_of_a_builtin_loss_is_disk_cached(tmp_path):
+    """Small batches of a built-in loss: a fresh process loads the epoch from disk (the
+    loss's and the optimizer's serial twins inside), with the same result."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba_cache"))
+    runs = []
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", _EPOCH_CHILD], env=env, capture_output=True,
+                             text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert (runs[0]["misses"], runs[0]["hits"]) == (1, 0)
+    assert (runs[1]["misses"], runs[1]["hits"]) == (0, 1)
+    assert runs[0]["x"] == runs[1]["x"]
+
+
+def test_large_batches_keep_the_parallel_loss():
+    """Above the losses' PARALLEL_WORK per batch, the epoch calls the parallel loss and
+    kernel (no disk cache); the result equals the Python loop's (over the same
+    compiled loss) bit for bit."""
+    import importlib
+
+    T = importlib.import_module("fastopt.training")
+    rng = np.random.default_rng(1)
+    d = 40
+    bs = L.PARALLEL_WORK // d + 1
+    X = rng.standard_normal((bs + 100, d))
+    y = (rng.random(bs + 100) < 0.5) * 1.0
+    opts = {"epochs": 1, "shuffle": False, "lr": 0.01}
+    r = fastopt.minimize(L.logistic, np.zeros(d), method="adam", jac=True, data=(X, y),
+                         batch_size=bs, options=opts)
+    spec = fastopt.registry.get_spec("adam")
+    assert (L.logistic, True, "fun", spec.kernel, 2) in T._COMPILED
+    python = fastopt.minimize(lambda w, X, y: L.logistic(w, X, y), np.zeros(d), method="adam",
+                              jac=True, data=(X, y), batch_size=bs, options=opts)
+    assert np.array_equal(r.x, python.x)
