@@ -190,28 +190,47 @@ def _glm_rows(lo, hi, grad, args):
 
 
 @njit(inline="always")
-def _reduce_rows(rows, n, work, w, args):
+def _chunks_parallel(rows, n, bufs, sums, args):
+    for c in prange(NCHUNKS):
+        _chunk(rows, n, c, bufs, sums, args)
+
+
+@njit(inline="always")
+def _chunks_serial(rows, n, bufs, sums, args):
+    for c in range(NCHUNKS):
+        _chunk(rows, n, c, bufs, sums, args)
+
+
+@njit(inline="always")
+def _chunk(rows, n, c, bufs, sums, args):
+    buf = bufs[c]
+    for j in range(buf.size):
+        buf[j] = 0
+    sums[c] = rows(c * n // NCHUNKS, (c + 1) * n // NCHUNKS, buf, args)
+
+
+@njit(inline="always")
+def _reduce_rows(rows, n, work, w, args, chunks=_chunks_parallel):
     """(mean loss, gradient) over rows 0..n-1: ``rows(lo, hi, grad, args)`` adds a range.
 
     Above PARALLEL_WORK the rows go in NCHUNKS fixed chunks, each into its own
-    buffer, summed in chunk order: the same bits for any thread count.
+    buffer, summed in chunk order: the same bits for any thread count, and
+    for the serial twins, which pass ``chunks=_chunks_serial``.
 
     Only explicit loops here: inside a ``parallel=True`` function Numba turns
     ``np.zeros`` and whole-array arithmetic into parallel regions of their
     own, each costing a thread launch (several per batch otherwise).
     """
-    grad = np.zeros_like(w)
+    grad = np.empty_like(w)
     m = w.size
+    for j in range(m):
+        grad[j] = 0
     if work < PARALLEL_WORK:
         total = rows(0, n, grad, args)
     else:
         bufs = np.empty((NCHUNKS, m), dtype=w.dtype)
         sums = np.empty(NCHUNKS)
-        for c in prange(NCHUNKS):
-            buf = bufs[c]
-            for j in range(m):
-                buf[j] = 0
-            sums[c] = rows(c * n // NCHUNKS, (c + 1) * n // NCHUNKS, buf, args)
+        chunks(rows, n, bufs, sums, args)
         total = 0.0
         for c in range(NCHUNKS):
             total += sums[c]
@@ -224,13 +243,18 @@ def _reduce_rows(rows, n, work, w, args):
 
 
 @njit(inline="always")
-def _glm(w, X, y, kind, delta):
+def _reduce_rows_serial(rows, n, work, w, args):
+    return _reduce_rows(rows, n, work, w, args, _chunks_serial)
+
+
+@njit(inline="always")
+def _glm(w, X, y, kind, delta, reduce=_reduce_rows):
     n, d = X.shape
     if w.size != d and w.size != d + 1:
         raise ValueError("w must have X.shape[1] or X.shape[1] + 1 entries")
     if y.shape[0] != n:
         raise ValueError("X and y must have the same number of rows")
-    return _reduce_rows(_glm_rows, n, n * d, w, (w, X, y, kind, delta))
+    return reduce(_glm_rows, n, n * d, w, (w, X, y, kind, delta))
 
 
 @njit(inline="always")
@@ -278,14 +302,14 @@ def _softmax_rows(lo, hi, grad, args):
 
 
 @njit(inline="always")
-def _softmax(w, X, Y, smoothing):
+def _softmax(w, X, Y, smoothing, reduce=_reduce_rows):
     n, d = X.shape
     k = Y.shape[1]
     if Y.shape[0] != n:
         raise ValueError("X and Y must have the same number of rows")
     if w.size != d * k and w.size != (d + 1) * k:
         raise ValueError("w must have X.shape[1] * k or (X.shape[1] + 1) * k entries, k = Y.shape[1]")
-    return _reduce_rows(_softmax_rows, n, n * d * k, w, (w, X, Y, smoothing))
+    return reduce(_softmax_rows, n, n * d * k, w, (w, X, Y, smoothing))
 
 
 # Each public loss is itself the parallel, cached function: Numba's disk cache
@@ -373,28 +397,29 @@ def softmax(w, X, Y, label_smoothing=0.0):
     return _softmax(w, X, Y, label_smoothing)
 
 
-# Serial twins of the four losses: the same code without parallel=True, so
-# prange is a plain loop over the same chunks (the same bits). A compiled
-# epoch over small batches calls them; with no parfor in it, it can be
-# disk-cached (numba issue #8578).
-@njit(**_OPTS)
+# Serial twins of the four losses: the same rows and chunks, reduced in the
+# same order by a plain loop (the same bits). They keep Numba's parallel
+# pipeline, which compiles the row loops a few percent faster, but contain no
+# parallel region. A compiled epoch over small batches calls them; with no
+# parfor in it, it can be disk-cached (numba issue #8578).
+@njit(parallel=True, **_OPTS)
 def _squared_serial(w, X, y):
-    return _glm(w, X, y, SQUARED, 0.0)
+    return _glm(w, X, y, SQUARED, 0.0, _reduce_rows_serial)
 
 
-@njit(**_OPTS)
+@njit(parallel=True, **_OPTS)
 def _logistic_serial(w, X, y):
-    return _glm(w, X, y, LOGISTIC, 0.0)
+    return _glm(w, X, y, LOGISTIC, 0.0, _reduce_rows_serial)
 
 
-@njit(**_OPTS)
+@njit(parallel=True, **_OPTS)
 def _huber_serial(w, X, y, delta=1.0):
-    return _glm(w, X, y, HUBER, delta)
+    return _glm(w, X, y, HUBER, delta, _reduce_rows_serial)
 
 
-@njit(**_OPTS)
+@njit(parallel=True, **_OPTS)
 def _softmax_serial(w, X, Y, label_smoothing=0.0):
-    return _softmax(w, X, Y, label_smoothing)
+    return _softmax(w, X, Y, label_smoothing, _reduce_rows_serial)
 
 
 #: public loss -> its serial twin

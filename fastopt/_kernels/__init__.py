@@ -25,12 +25,13 @@ from numba.core.errors import NumbaPerformanceWarning
 def quiet_twin_compiles():
     """Silence Numba's warning about the serial twins while they compile.
 
-    They are compiled with parallel=True and no prange on purpose (see
-    ``_config.SERIAL_OPTIONS``), which Numba reports as a missed
-    parallelization. Only that warning, only for this package's kernel files.
+    They (the kernels' and the losses') are compiled with parallel=True and no
+    prange on purpose (see ``_config.SERIAL_OPTIONS``), which Numba reports as
+    a missed parallelization. Only that warning, only for those files.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings(
-            "ignore", message=r"(?s).*no transformation for parallel execution was possible.*_kernels",
+            "ignore",
+            message=r"(?s).*no transformation for parallel execution was possible.*(_kernels|losses\.py)",
             category=NumbaPerformanceWarning)
         yield
