@@ -19,7 +19,6 @@ import math
 import os
 import subprocess
 import sys
-import textwrap
 import warnings
 
 import numba
