@@ -265,15 +265,14 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
                    opts["grad_noise"], opts["grad_noise_gamma"], opts["input_noise"]])
     compiled = isinstance(fun, CPUDispatcher) and (mode == "fun" or isinstance(jac, CPUDispatcher))
     arity = len(data)
+    # Evaluations from Python (the check below, the validation set) call ``fun``
+    # itself: a built-in loss then runs in parallel on a large validation set.
+    validate = _epoch.make_evaluate(fun, jac, mode)
     if compiled:
         batch_work = size * x.size  # >= the loss's rows x outputs x features
         epoch, _ = _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work)
     else:
-        evaluate = _epoch.make_evaluate(fun, jac, mode)
-        epoch = _epoch.make_epoch(evaluate, spec.kernel, arity)
-    # Evaluations from Python (the check below, the validation set) call ``fun``
-    # itself: a built-in loss then runs in parallel on a large validation set.
-    validate = _epoch.make_evaluate(fun, jac, mode)
+        epoch = _epoch.make_epoch(validate, spec.kernel, arity)  # the same Python evaluate
 
     # One evaluation up front, in Python, so that a wrong return is a clear error
     # (through ``fun`` itself: the compiled ``evaluate`` may come from the disk cache
