@@ -73,5 +73,8 @@ KERNEL_OPTIONS = dict(cache=CACHE, parallel=True, error_model="numpy", fastmath=
 # it, branches on the optimizer's flags and Numba's max/min keep LLVM from
 # vectorizing them: 2-3x slower); with no prange there is nothing to launch.
 SERIAL_OPTIONS = dict(cache=CACHE, parallel=True, error_model="numpy", fastmath=KERNEL_FASTMATH)
+# The L1 proximal steps that follow a kernel's step (serial: they run once per
+# step beside a loss that costs far more).
+PROX_OPTIONS = dict(cache=CACHE, error_model="numpy", fastmath=KERNEL_FASTMATH)
 # Options for the element functions inlined into those kernels.
 ELEMENT_OPTIONS = dict(inline="always", error_model="numpy", fastmath=KERNEL_FASTMATH)

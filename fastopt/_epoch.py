@@ -60,18 +60,6 @@ def penalize(x, g, l2, skip):
     return 0.5 * l2 * total
 
 
-@njit(cache=CACHE, error_model="numpy")
-def soft_threshold(x, threshold, skip):
-    """The L1 proximal step: shrink every entry (but the last ``skip``) toward 0 by ``threshold``."""
-    for i in range(x.size - skip):
-        if x[i] > threshold:
-            x[i] -= threshold
-        elif x[i] < -threshold:
-            x[i] += threshold
-        else:
-            x[i] = 0.0
-
-
 def make_batcher(arity: int):
     """``batch(arrays, lo, hi)``: the tuple of row slices (views) of 1 to 4 arrays."""
 
@@ -109,8 +97,11 @@ def make_evaluate(fun, jac, mode):
     return evaluate
 
 
-def make_epoch(evaluate, kernel, arity: int, wrap=lambda f: f):
+def make_epoch(evaluate, kernel, prox, arity: int, wrap=lambda f: f):
     """The epoch: batches ``st[BATCH]`` .. ``st[N_BATCHES] - 1`` in the given row order.
+
+    ``kernel`` steps the optimizer; ``prox`` is its L1 proximal step
+    (``OptimizerSpec.prox``), run after each step when ``fl[L1] > 0``.
 
     ``wrap`` is applied to the helpers built here (``numba.njit`` for the
     compiled flavour).
@@ -148,7 +139,7 @@ def make_epoch(evaluate, kernel, arity: int, wrap=lambda f: f):
             h[0] = eval_schedule(sched_kind, sched_params, t)
             kernel(x, g, s, c, h, float(t + 1))
             if fl[L1] > 0:
-                soft_threshold(x, h[0] * fl[L1], skip)
+                prox(x, s, c, h, float(t + 1), fl[L1], skip)
             st[IT] = t + 1
             st[BATCH] += 1
         return g

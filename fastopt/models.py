@@ -39,11 +39,15 @@ Notes
   in Python around the compiled loss, which avoids several seconds of Numba
   compilation; larger fits run the loop compiled. Both run the same loop
   source and the same kernels.
-* The L1 term is applied as a soft threshold of ``lr * alpha`` after each
-  step (``options["l1"]`` of ``fastopt.minimize``). With ``optimizer="sgd"``
-  that is proximal gradient descent: exact zeros and the exact L1 solution.
-  Adaptive optimizers scale each coordinate's step differently, so with them
-  the L1 solution is only approximated (a ``UserWarning`` says so).
+* The L1 term is applied as a proximal step after each update
+  (``options["l1"]`` of ``fastopt.minimize``): a soft threshold of
+  ``alpha`` times the optimizer's per-coordinate step size (``lr`` for
+  plain SGD, ``lr / (sqrt(v_hat) + eps)``-like for the adaptive ones). With
+  ``optimizer="sgd"`` that is proximal gradient descent; with any optimizer
+  whose step scales with the gradient it converges to the exact L1 solution,
+  with exact zeros. Rprop and Lion step by the gradient's sign; with them the
+  threshold is ``lr * alpha`` and the L1 solution only approximated (a
+  ``UserWarning`` says so).
 * The coefficients start at zero and the intercept near its optimum for
   zero coefficients (the mean of ``y`` for the squared loss, the median for
   Huber, the log-odds of the add-one smoothed class frequencies for the
@@ -83,9 +87,9 @@ COMPILE_STEPS = 100_000
 # Seconds a fit runs before its progress bar (verbose=1) appears.
 PROGRESS_DELAY = 2.0
 _PENALTIES = ("l2", "l1", "elasticnet", None)
-# Optimizers whose step is lr * gradient, so that the L1 proximal step (a
-# soft threshold of lr * l1) is exact proximal gradient descent.
-_PROXIMAL_OPTIMIZERS = ("sgd", "asgd")
+# Optimizers that step by the gradient's sign: no per-coordinate step size
+# makes their L1 step exact (see fastopt._kernels).
+_SIGN_OPTIMIZERS = ("rprop", "lion")
 _REGRESSION_LOSSES = ("squared_error", "huber")
 
 
@@ -403,14 +407,13 @@ class _FastoptLinearModel(BaseEstimator):
             p["l2"], p["l1"] = p["alpha"] * (1.0 - p["l1_ratio"]), p["alpha"] * p["l1_ratio"]
         else:
             p["l2"], p["l1"] = 0.0, 0.0
-        if p["l1"] > 0 and p["optimizer"] not in _PROXIMAL_OPTIMIZERS:
-            warnings.warn(f"penalty={self.penalty!r} with optimizer={self.optimizer!r}: fastopt "
-                          "applies the L1 term as a soft threshold of lr * alpha after each "
-                          "step, which does not match an adaptive optimizer's per-coordinate "
-                          "step sizes, so coefficients are rarely exactly zero and the L1 "
-                          "solution is only approximated. Use optimizer='sgd' (proximal "
-                          "gradient descent) for exact L1 / elastic-net solutions.",
-                          UserWarning, stacklevel=3)
+        if p["l1"] > 0 and p["optimizer"] in _SIGN_OPTIMIZERS:
+            warnings.warn(f"penalty={self.penalty!r} with optimizer={self.optimizer!r}: this "
+                          "optimizer steps by the gradient's sign, so the L1 term's soft "
+                          "threshold (lr * alpha after each step) only approximates the L1 "
+                          "solution. Use an optimizer whose step scales with the gradient "
+                          "(any other, e.g. 'sgd' or 'adam') for exact L1 / elastic-net "
+                          "solutions.", UserWarning, stacklevel=3)
         return p
 
     # -- the optimization ------------------------------------------------------
@@ -519,10 +522,10 @@ class LinearRegression(RegressorMixin, _FastoptLinearModel):
         ``alpha/2 ||coef||^2``, ``alpha ||coef||_1``, their mix
         ``alpha (l1_ratio ||coef||_1 + (1 - l1_ratio)/2 ||coef||^2)``, or none.
         The intercept is never penalized. The L1 part is a soft-threshold
-        (proximal) step after each update: with ``optimizer="sgd"`` this is
-        proximal gradient descent, which gives exact zeros and the exact
-        Lasso / elastic-net solution; adaptive optimizers (Adam, ...) only
-        approximate it and a ``UserWarning`` says so.
+        (proximal) step after each update, scaled by the optimizer's
+        per-coordinate step size: exact zeros and the exact Lasso /
+        elastic-net solution with every optimizer but the sign-based Rprop
+        and Lion, which only approximate it (a ``UserWarning`` says so).
     l1_ratio : float in [0, 1], default=0.15
         The L1 share of the elastic net.
     fit_intercept : bool, default=True

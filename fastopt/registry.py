@@ -1,9 +1,10 @@
 """The registry: every optimizer described once.
 
 The optimizer classes, ``minimize(method=...)``, the tests, the benchmarks and
-the docs all read this table. Adding an optimizer means: its kernel, one
-``OptimizerSpec`` here, its class in ``optimizers.py``, its NumPy reference in
-the tests and a line in the docs.
+the docs all read this table. Adding an optimizer means: its kernel (with its
+serial twin and its L1 step, ``<name>_prox``), one ``OptimizerSpec`` here,
+its class in ``optimizers.py``, its NumPy reference in the tests and a line
+in the docs.
 """
 
 from __future__ import annotations
@@ -80,6 +81,18 @@ class OptimizerSpec:
         name = self.kernel.__name__
         module = _KERNEL_MODULES[self.kernel.__module__]
         return getattr(module, name[: -len("_kernel")] + "_serial")
+
+    @property
+    def prox(self) -> Callable:
+        """The L1 proximal step after a step, ``prox(p, s, c, h, t, l1, skip)``.
+
+        It soft-thresholds by ``l1`` times the optimizer's per-coordinate step
+        size (see ``fastopt._kernels``), so that L1 with an adaptive optimizer
+        converges to the L1-regularized minimizer, as proximal SGD does.
+        """
+        name = self.kernel.__name__
+        module = _KERNEL_MODULES[self.kernel.__module__]
+        return getattr(module, name[: -len("_kernel")] + "_prox")
 
     def slot_count(self, group: dict) -> int:
         return len(self.slots) if self.nslots is None else self.nslots(group)

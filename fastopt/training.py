@@ -178,7 +178,7 @@ def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work):
     key = (fun, jac, mode, kernel, arity)
     if key not in _COMPILED:
         evaluate = njit(_epoch.make_evaluate(twin if serial else fun, jac, mode))
-        epoch = njit(_epoch.make_epoch(evaluate, kernel, arity, njit))
+        epoch = njit(_epoch.make_epoch(evaluate, kernel, spec.prox, arity, njit))
         if serial:
             _loopcache.cache_loop(epoch, twin, None, f"{mode}, arity {arity}", kernel)
         _COMPILED[key] = (epoch, evaluate)
@@ -272,7 +272,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
         batch_work = size * x.size  # >= the loss's rows x outputs x features
         epoch, _ = _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work)
     else:
-        epoch = _epoch.make_epoch(validate, spec.kernel, arity)  # the same Python evaluate
+        epoch = _epoch.make_epoch(validate, spec.kernel, spec.prox, arity)  # the same Python evaluate
 
     # One evaluation up front, in Python, so that a wrong return is a clear error
     # (through ``fun`` itself: the compiled ``evaluate`` may come from the disk cache

@@ -178,6 +178,30 @@ def test_lasso_objective_and_exact_zeros(diabetes):
 
 
 @needs_sklearn
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+def test_lasso_and_elasticnet_with_adaptive_optimizers(diabetes, penalty):
+    # the L1 step scaled by each coordinate's step size: Adam & co. reach the exact solution
+    X, y = diabetes
+    alpha, ratio = 0.05, 0.5
+    if penalty == "l1":
+        ref = sk_lm.Lasso(alpha=alpha, tol=1e-12, max_iter=100_000).fit(X, y)
+        kw = dict(l1=alpha)
+    else:
+        ref = sk_lm.ElasticNet(alpha=alpha, l1_ratio=ratio, tol=1e-12, max_iter=100_000).fit(X, y)
+        kw = dict(l1=alpha * ratio, l2=alpha * (1 - ratio))
+    f_ref = regression_objective(ref.coef_, ref.intercept_, X, y, **kw)
+    assert np.count_nonzero(ref.coef_ == 0) > 0
+    cosine = fastopt.schedules.CosineAnnealingLR
+    for optimizer, lr in [("adam", 0.05), ("rmsprop", cosine(0.01, 3000)),
+                          ("adagrad", cosine(0.5, 3000))]:
+        ours = LinearRegression(penalty=penalty, alpha=alpha, l1_ratio=ratio, optimizer=optimizer,
+                                lr=lr, epochs=3000, **FULL_BATCH).fit(X, y)
+        f_ours = regression_objective(ours.coef_, ours.intercept_, X, y, **kw)
+        assert rel(f_ours, f_ref) < 1e-9, optimizer
+        assert_array_equal(ours.coef_ == 0.0, ref.coef_ == 0.0)  # exact zeros, the same ones
+
+
+@needs_sklearn
 def test_elasticnet_objective(diabetes):
     # alpha (r ||w||_1 + (1 - r)/2 ||w||^2): sklearn's ElasticNet(alpha, l1_ratio=r)
     X, y = diabetes
@@ -263,14 +287,16 @@ def test_l1_exact_zeros_and_elasticnet_in_between(cancer):
 
 
 @needs_sklearn
-def test_l1_with_an_adaptive_optimizer_warns(cancer):
+def test_l1_with_a_sign_optimizer_warns(cancer):
     X, y = cancer
-    with pytest.warns(UserWarning, match="optimizer='sgd'"):
-        LogisticRegression(penalty="l1", epochs=2).fit(X, y)
+    for optimizer in ("rprop", "lion"):
+        with pytest.warns(UserWarning, match="gradient's sign"):
+            LogisticRegression(penalty="l1", optimizer=optimizer, epochs=2).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
-        LogisticRegression(penalty="l1", optimizer="sgd", epochs=2, tol=None).fit(X, y)
-        LogisticRegression(penalty="l2", epochs=2, tol=None).fit(X, y)
+        for optimizer in ("sgd", "adam", "adagrad"):
+            LogisticRegression(penalty="l1", optimizer=optimizer, epochs=2, tol=None).fit(X, y)
+        LogisticRegression(penalty="l2", optimizer="rprop", epochs=2, tol=None).fit(X, y)
 
 
 def _easy_problem(n=300, d=8):

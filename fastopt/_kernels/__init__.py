@@ -13,6 +13,17 @@ t  the step number being taken, 1 for the first step (float64)
 Each kernel reads its scalars, casts the per-element coefficients to the
 dtype of ``p`` (so float32 work stays float32) and runs ONE inlined element
 update, serially below ``PARALLEL_MIN`` elements and with ``prange`` above.
+
+Beside each kernel, ``<name>_prox(p, s, c, h, t, l1, skip)`` is the L1
+proximal step that follows step ``t``: it soft-thresholds every entry but the
+last ``skip`` by ``l1`` times the optimizer's per-coordinate step size, the
+factor by which the step multiplies a gradient that stays constant (Adam:
+``lr / bias_correction1 / (sqrt(v_hat) + eps)``; SGD with momentum:
+``lr (1 - dampening) / (1 - momentum)``). With that threshold the fixed
+points of "step, then shrink" are exactly the minimizers of
+``f + l1 * ||x||_1``, as for proximal gradient descent. Rprop and Lion step
+by the gradient's sign, which no such factor describes; they shrink by
+``lr * l1``, an approximation.
 """
 
 import contextlib

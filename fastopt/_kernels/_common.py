@@ -31,6 +31,18 @@ def lerp(a, b, w, one_minus_w, small):
     return b - (b - a) * one_minus_w
 
 
+@njit(inline="always")
+def shrink(p, i, threshold):
+    """The L1 proximal operator on p[i]: move it toward 0 by ``threshold``, stopping at 0."""
+    x = p[i]
+    if x > threshold:
+        p[i] = x - threshold
+    elif x < -threshold:
+        p[i] = x + threshold
+    else:
+        p[i] = 0
+
+
 @intrinsic
 def float_bits(typingctx, x):
     """The IEEE bits of a float64 (float32) as an int64 (int32)."""

@@ -4,8 +4,8 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import (ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, PARALLEL_MIN_F64,
-                       SERIAL_OPTIONS)
-from ._common import cast_like, lerp
+                       PROX_OPTIONS, SERIAL_OPTIONS)
+from ._common import cast_like, lerp, shrink
 
 
 @njit(inline="always")
@@ -86,6 +86,14 @@ def adam_serial(p, g, s, c, h, t):
         _adam_elem(i, p, g, s, k)
 
 
+@njit(**PROX_OPTIONS)
+def adam_prox(p, s, c, h, t, l1, skip):
+    k = _adam_coefs(p, c, h, t)
+    inv_bc2_sqrt, eps, step, row = k[9], k[10], -k[11], 2 if k[12] else 1
+    for i in range(p.size - skip):
+        shrink(p, i, l1 * step / (np.sqrt(s[row, i]) * inv_bc2_sqrt + eps))
+
+
 # h = [lr, beta1, beta2, eps, weight_decay, maximize]
 # s = [exp_avg, exp_inf]
 
@@ -131,6 +139,13 @@ def adamax_serial(p, g, s, c, h, t):
         _adamax_elem(i, p, g, s, k)
 
 
+@njit(**PROX_OPTIONS)
+def adamax_prox(p, s, c, h, t, l1, skip):
+    step = -_adamax_coefs(p, c, h, t)[6]
+    for i in range(p.size - skip):
+        shrink(p, i, l1 * step / s[1, i])
+
+
 # h = [lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize]
 # s = [exp_avg, exp_avg_sq]; c = [mu_product] (starts at 1)
 
@@ -147,10 +162,17 @@ def _nadam_elem(i, p, g, s, k):
 
 
 @njit(inline="always")
+def _nadam_mus(h, t):
+    """The momentum coefficients of steps t and t + 1 (Dozat's schedule)."""
+    beta1, psi = h[1], h[5]
+    return (beta1 * (1.0 - 0.5 * 0.96 ** (t * psi)),
+            beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi)))
+
+
+@njit(inline="always")
 def _nadam_coefs(p, c, h, t):
-    lr, beta1, beta2, psi = h[0], h[1], h[2], h[5]
-    mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
-    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
+    lr, beta1, beta2 = h[0], h[1], h[2]
+    mu, mu_next = _nadam_mus(h, t)
     # torch keeps mu_product as a tensor of the default dtype.
     mu_product = float(cast_like(c[0] * mu, p))
     c[0] = mu_product
@@ -176,6 +198,17 @@ def nadam_serial(p, g, s, c, h, t):
     k = _nadam_coefs(p, c, h, t)
     for i in range(p.size):
         _nadam_elem(i, p, g, s, k)
+
+
+@njit(**PROX_OPTIONS)
+def nadam_prox(p, s, c, h, t, l1, skip):
+    # Not _nadam_coefs: it advances mu_product, which holds step t's value already.
+    lr, beta2, eps, mu_product = h[0], h[2], h[3], c[0]
+    mu, mu_next = _nadam_mus(h, t)
+    step = lr * ((1.0 - mu) / (1.0 - mu_product) + mu_next / (1.0 - mu_product * mu_next))
+    inv_bc2 = 1 / (1 - beta2 ** t)
+    for i in range(p.size - skip):
+        shrink(p, i, l1 * step / (np.sqrt(s[1, i] * inv_bc2) + eps))
 
 
 # h = [lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize]
@@ -224,3 +257,12 @@ def radam_serial(p, g, s, c, h, t):
     k = _radam_coefs(p, c, h, t)
     for i in range(p.size):
         _radam_elem(i, p, g, s, k)
+
+
+@njit(**PROX_OPTIONS)
+def radam_prox(p, s, c, h, t, l1, skip):
+    k = _radam_coefs(p, c, h, t)
+    inv_bc1, lr, rectify, rect, bc2_sqrt, eps = k[9], k[10], k[11], k[12], k[13], k[14]
+    for i in range(p.size - skip):
+        scale = rect * bc2_sqrt / (np.sqrt(s[1, i]) + eps) if rectify else 1.0
+        shrink(p, i, l1 * lr * inv_bc1 * scale)

@@ -4,8 +4,8 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import (ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, PARALLEL_MIN_F64,
-                       SERIAL_OPTIONS)
-from ._common import cast_like, lerp
+                       PROX_OPTIONS, SERIAL_OPTIONS)
+from ._common import cast_like, lerp, shrink
 
 # h = [lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize]
 # s = [sum]
@@ -45,6 +45,13 @@ def adagrad_serial(p, g, s, c, h, t):
     k = _adagrad_coefs(p, c, h, t)
     for i in range(p.size):
         _adagrad_elem(i, p, g, s, k)
+
+
+@njit(**PROX_OPTIONS)
+def adagrad_prox(p, s, c, h, t, l1, skip):
+    clr, eps = _adagrad_coefs(p, c, h, t)[0], h[4]
+    for i in range(p.size - skip):
+        shrink(p, i, l1 * clr / (np.sqrt(s[0, i]) + eps))
 
 
 # h = [lr, rho, eps, weight_decay, maximize]
@@ -87,6 +94,13 @@ def adadelta_serial(p, g, s, c, h, t):
     k = _adadelta_coefs(p, c, h, t)
     for i in range(p.size):
         _adadelta_elem(i, p, g, s, k)
+
+
+@njit(**PROX_OPTIONS)
+def adadelta_prox(p, s, c, h, t, l1, skip):
+    lr, eps = h[0], h[2]
+    for i in range(p.size - skip):
+        shrink(p, i, l1 * lr * np.sqrt(s[1, i] + eps) / np.sqrt(s[0, i] + eps))
 
 
 # h = [lr, alpha, eps, weight_decay, momentum, centered, maximize]
@@ -141,3 +155,13 @@ def rmsprop_serial(p, g, s, c, h, t):
     k = _rmsprop_coefs(p, c, h, t)
     for i in range(p.size):
         _rmsprop_elem(i, p, g, s, k)
+
+
+@njit(**PROX_OPTIONS)
+def rmsprop_prox(p, s, c, h, t, l1, skip):
+    lr, eps, momentum, centered = h[0], h[2], h[4], h[5] != 0
+    # the momentum buffer sums gradient / avg with weights momentum^k
+    step = lr / (1.0 - momentum) if 0 < momentum < 1 else lr
+    for i in range(p.size - skip):
+        var = s[0, i] - s[1, i] * s[1, i] if centered else s[0, i]
+        shrink(p, i, l1 * step / (np.sqrt(var) + eps))

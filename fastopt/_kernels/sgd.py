@@ -3,8 +3,8 @@
 from numba import njit, prange
 
 from .._config import (ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, PARALLEL_MIN_F64,
-                       SERIAL_OPTIONS)
-from ._common import cast_like
+                       PROX_OPTIONS, SERIAL_OPTIONS)
+from ._common import cast_like, shrink
 
 # h = [lr, momentum, dampening, weight_decay, nesterov, maximize]
 # s = [momentum_buffer] (only when momentum != 0); c = [buffer_started]
@@ -52,6 +52,16 @@ def sgd_serial(p, g, s, c, h, t):
     k = _sgd_coefs(p, c, h, t)
     for i in range(p.size):
         _sgd_elem(i, p, g, s, k)
+
+
+@njit(**PROX_OPTIONS)
+def sgd_prox(p, s, c, h, t, l1, skip):
+    lr, momentum, dampening = h[0], h[1], h[2]
+    # A constant gradient g builds the buffer up to (1 - dampening) g / (1 - momentum)
+    # (Nesterov, whose dampening is 0, steps by g + momentum * buffer: the same).
+    step = lr * (1.0 - dampening) / (1.0 - momentum) if 0 < momentum < 1 else lr
+    for i in range(p.size - skip):
+        shrink(p, i, l1 * step)
 
 
 # h = [lr, lambd, alpha, t0, weight_decay, maximize]
@@ -102,3 +112,12 @@ def asgd_serial(p, g, s, c, h, t):
     for i in range(p.size):
         _asgd_elem(i, p, g, s, k)
     _asgd_after(p, c, h, t)
+
+
+@njit(**PROX_OPTIONS)
+def asgd_prox(p, s, c, h, t, l1, skip):
+    lr, lambd, alpha = h[0], h[1], h[2]
+    # step t's eta (c holds step t + 1's by now), from torch's formula
+    eta = cast_like(lr / (1 + lambd * lr * (t - 1)) ** alpha, p)
+    for i in range(p.size - skip):
+        shrink(p, i, l1 * eta)

@@ -4,8 +4,8 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import (ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, PARALLEL_MIN_F64,
-                       SERIAL_OPTIONS)
-from ._common import cast_like
+                       PROX_OPTIONS, SERIAL_OPTIONS)
+from ._common import cast_like, shrink
 
 # h = [lr, etaminus, etaplus, step_size_min, step_size_max, maximize]
 # s = [prev, step_size] (step_size starts at lr)
@@ -90,3 +90,14 @@ def lion_serial(p, g, s, c, h, t):
     k = _lion_coefs(p, c, h, t)
     for i in range(p.size):
         _lion_elem(i, p, g, s, k)
+
+
+@njit(**PROX_OPTIONS)
+def sign_prox(p, s, c, h, t, l1, skip):
+    """Rprop's and Lion's L1 step: a threshold of lr * l1 (their steps ignore the gradient's size)."""
+    threshold = l1 * h[0]
+    for i in range(p.size - skip):
+        shrink(p, i, threshold)
+
+
+rprop_prox = lion_prox = sign_prox
