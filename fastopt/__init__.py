@@ -7,6 +7,7 @@ from .methods import (adadelta, adagrad, adam, adamax, adamw, asgd, lion, nadam,
                       rprop, sgd)
 from .registry import METHODS, REGISTRY
 from . import losses, problems, schedules
+from . import _exit  # noqa: F401  (registers the fast interpreter exit)
 
 __version__ = "0.1.0"
 

@@ -8,6 +8,8 @@ FASTOPT_FASTMATH      "1" (default) or "0": LLVM fast-math flags on kernels.
 FASTOPT_PARALLEL_MIN  element count from which optimizer kernels use prange
                       (default 32768 for float64, 65536 for float32).
 FASTOPT_CACHE         "1" (default) or "0": Numba's on-disk cache of kernels.
+FASTOPT_FAST_EXIT     "1" (default) or "0": skip the garbage collections of
+                      interpreter shutdown (see ``_exit``).
 """
 
 import os
@@ -62,6 +64,7 @@ def parallel_min(dtype) -> int:
     return PARALLEL_MIN_F64 if np.dtype(dtype).itemsize == 8 else PARALLEL_MIN
 
 CACHE = _flag("FASTOPT_CACHE", True)
+FAST_EXIT = _flag("FASTOPT_FAST_EXIT", True)
 
 # Options for every optimizer kernel. error_model="numpy" drops the
 # zero-division branch that blocks vectorization of the update loops.

@@ -583,3 +583,22 @@ NO_COMPILE_SCRIPT = textwrap.dedent('''
 def test_import_and_bad_input_compile_nothing():
     """In a fresh process: ``import fastopt`` and every rejected call leave all kernels uncompiled."""
     assert run_python(NO_COMPILE_SCRIPT).strip().splitlines()[-1] == "ok"
+
+
+@pytest.mark.parametrize("flag, frozen", [(None, True), ("1", True), ("0", False)])
+def test_fast_exit_freezes_the_collector_at_exit(flag, frozen):
+    """fastopt's atexit handler runs gc.freeze() (FASTOPT_FAST_EXIT=0: not)."""
+    # Registered before fastopt is imported, this handler runs after fastopt's (LIFO).
+    script = textwrap.dedent("""
+        import atexit, gc
+        atexit.register(lambda: print("frozen", gc.get_freeze_count() > 0))
+        import fastopt
+        print("frozen", gc.get_freeze_count() > 0)
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("FASTOPT_FAST_EXIT", None)
+    if flag is not None:
+        env["FASTOPT_FAST_EXIT"] = flag
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout.split()
+    assert out == ["frozen", "False", "frozen", str(frozen)]
