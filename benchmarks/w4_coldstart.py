@@ -61,7 +61,18 @@ CASES = {
         one(1.0)
         _t2 = time.perf_counter()
         """, None),
-    "built-in: problems.rosenbrock, N=2, 10k Adam steps": ("""
+    # fastopt skips CPython's shutdown garbage collections (fastopt/_exit.py):
+    # the floor with the same exit, for a like-for-like comparison.
+    "floor + gc.freeze() at exit (fastopt's exit)": ("""
+        import atexit, gc
+        atexit.register(gc.freeze)
+        sys.path.insert(0, @USER_DIR@)
+        from w4_floor import one
+        _t1 = time.perf_counter()
+        one(1.0)
+        _t2 = time.perf_counter()
+        """, None),
+    "built-in: problems.rosenbrock, N=2, 10k Adam steps": (BUILTIN := """
         import numpy as np
         import fastopt
         from fastopt.problems import rosenbrock
@@ -71,6 +82,8 @@ CASES = {
         _t2 = time.perf_counter()
         assert r.nit == 10000
         """, 1.0),
+    "the same, FASTOPT_FAST_EXIT=0 (CPython's exit)": (
+        "\n        import os\n        os.environ['FASTOPT_FAST_EXIT'] = '0'" + BUILTIN, None),
     "built-in: losses.logistic, data mode, 1 epoch": ("""
         import numpy as np
         import fastopt
