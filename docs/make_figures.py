@@ -19,7 +19,11 @@ train_validation.png
     training and validation loss of a data-mode run with early stopping
     (:func:`fastopt.plot.plot_train_validation`);
 schedules.png
-    every schedule of :mod:`fastopt.schedules` over 100 steps (matplotlib).
+    every schedule of :mod:`fastopt.schedules` over 100 steps (matplotlib);
+l1_adam.png
+    Adam with an L1 penalty: coefficient paths with the threshold scaled by
+    each coordinate's step size (``options["l1"]``) and with a plain
+    ``lr * l1`` threshold, against the lasso solution (matplotlib).
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 OUTDIR = HERE / "_generated" / "figures"
-FIGURES = ("race_rosenbrock.png", "race_beale.png", "train_validation.png", "schedules.png")
+FIGURES = ("race_rosenbrock.png", "race_beale.png", "train_validation.png", "schedules.png",
+           "l1_adam.png")
 
 # The race: method -> (constructor arguments, learning rate per problem). Rates
 # picked from a grid 1e-4 .. 1 (steps of ~3x) for visible progress without
@@ -207,13 +212,67 @@ def draw_schedules(plt, out: Path) -> Path:
     return path
 
 
+def l1_runs(l1=0.2, epochs=300, lr=0.05):
+    """Adam + L1 on a small lasso problem: (solution, scaled-threshold path, lr * l1 path)."""
+    import fastopt
+    from fastopt import losses
+
+    rng = np.random.default_rng(2024)
+    n, d = 300, 5
+    X = rng.normal(size=(n, d))
+    y = X @ np.array([1.5, -2.0, 0.0, 0.7, 0.0]) + 0.3 + 0.1 * rng.normal(size=n)
+    w0 = np.full(d + 1, 0.1)
+    A = np.hstack([X, np.ones((n, 1))])
+    step = 1.0 / np.linalg.eigvalsh(A.T @ A / n).max()
+    ref = w0.copy()
+    for _ in range(20_000):  # ISTA: the lasso solution (intercept free)
+        z = ref - step * (A.T @ (A @ ref - y) / n)
+        ref = np.append(np.sign(z[:d]) * np.maximum(np.abs(z[:d]) - step * l1, 0.0), z[d])
+
+    def squared(w, Xb, yb):  # a Python objective: minimize's Python loop, no compile
+        return losses.squared(w, Xb, yb)
+
+    scaled = [w0]
+    fastopt.minimize(squared, w0, jac=True, method="adam", data=(X, y), batch_size=None,
+                     callback=lambda xk: scaled.append(xk),
+                     options={"lr": lr, "epochs": epochs, "shuffle": False, "l1": l1,
+                              "penalty_skip": 1})
+    w = w0.copy()
+    opt = fastopt.Adam(w, lr=lr)
+    plain = [w0]
+    for _ in range(epochs):
+        opt.step(losses.squared(w, X, y)[1])
+        w[:d] = np.sign(w[:d]) * np.maximum(np.abs(w[:d]) - lr * l1, 0.0)
+        plain.append(w.copy())
+    return ref[:d], np.array(scaled)[:, :d], np.array(plain)[:, :d]
+
+
+def draw_l1(plt, out: Path) -> Path:
+    ref, scaled, plain = l1_runs()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True, layout="constrained")
+    titles = ("threshold l1 x Adam's step size per coordinate (fastopt)",
+              "threshold lr x l1 for every coordinate")
+    for ax, path, title in zip(axes, (scaled, plain), titles):
+        for j in range(ref.size):
+            ax.plot(path[:, j], color=f"C{j}", linewidth=1.5, label=f"w[{j}]")
+            ax.axhline(ref[j], color=f"C{j}", linestyle="--", linewidth=0.9)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("epoch (full batch)")
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("coefficient (dashed: lasso solution)")
+    axes[0].legend(fontsize=8, ncol=2, loc="center right")
+    path = out / "l1_adam.png"
+    _save(fig, path)
+    return path
+
+
 def make(outdir: Path | str | None = None) -> list[Path]:
     """Draw every figure into ``outdir``; return their paths."""
     out = Path(outdir) if outdir is not None else OUTDIR
     out.mkdir(parents=True, exist_ok=True)
     plt = _pyplot()
     return [draw_race(plt, "rosenbrock", out), draw_race(plt, "beale", out),
-            draw_train_validation(plt, out), draw_schedules(plt, out)]
+            draw_train_validation(plt, out), draw_schedules(plt, out), draw_l1(plt, out)]
 
 
 def all_present(outdir: Path | str | None = None) -> bool:
