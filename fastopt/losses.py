@@ -46,9 +46,10 @@ PARALLEL_WORK = 1 << 17  # rows x outputs x features; measured in benchmarks/w2_
 # Rows per block (a multiple of 8, at most BLOCK): the block's rows are read
 # twice, once for their linear outputs and once for the gradient, the second
 # time from L1 cache when the block is about BLOCK_BYTES. A larger block makes
-# the link's vectorized loop cheaper per row; a smaller one streams X better.
+# the link's vectorized loop cheaper per row; a smaller one streams X better
+# (W2, d = 100: 16 rows beat 8 and 24-32, benchmarks/w2_epoch.py).
 BLOCK = 64
-BLOCK_BYTES = 8192
+BLOCK_BYTES = 16384
 
 _OPTS = dict(cache=CACHE, error_model="numpy", fastmath=FASTMATH)
 # The link functions below depend on the exact order of their float operations
@@ -148,7 +149,7 @@ def _glm_rows(lo, hi, grad, args):
     Rows go in blocks (8 to BLOCK rows, about BLOCK_BYTES of ``X``): the
     linear outputs of the block (one pass over each row), the link of the
     whole block in one vectorized call, then the gradient (a second pass over
-    each row, now in L1 cache). A short block is padded with zeros to a
+    the rows, now in L1 cache, 8 rows per pass over ``grad``). A short block is padded with zeros to a
     multiple of 8 for the link, so that it vectorizes too; the padding never
     reaches the loss or the gradient.
     """
@@ -176,7 +177,17 @@ def _glm_rows(lo, hi, grad, args):
         _link_block(kind, z, yb, padded, delta, loss)
         for r in range(m):
             total += loss[r]
-        for r in range(m):
+        r = 0
+        while r + 8 <= m:  # 8 rows per pass over grad: grad[j] is loaded and stored once
+            i = start + r
+            a0, a1, a2, a3 = z[r], z[r + 1], z[r + 2], z[r + 3]
+            a4, a5, a6, a7 = z[r + 4], z[r + 5], z[r + 6], z[r + 7]
+            for j in range(d):
+                grad[j] += (a0 * X[i, j] + a1 * X[i + 1, j] + a2 * X[i + 2, j]
+                            + a3 * X[i + 3, j] + a4 * X[i + 4, j] + a5 * X[i + 5, j]
+                            + a6 * X[i + 6, j] + a7 * X[i + 7, j])
+            r += 8
+        for r in range(r, m):
             i = start + r
             a = z[r]
             for j in range(d):
