@@ -165,7 +165,8 @@ def test_eval_schedule_bit_identical():
         kind, params = sched.encode()
         assert isinstance(kind, int) and params.dtype == np.float64 and params.ndim == 1
         for k in list(range(400)) + [10**4, 10**6 + 3, 2**40]:
-            assert same_bits(eval_schedule(kind, params, k), sched(k)), (sched, k)
+            with np.errstate(over="ignore"):  # gamma > 1 to the 2**40: inf on both sides
+                assert same_bits(eval_schedule(kind, params, k), sched(k)), (sched, k)
 
 
 def test_onecycle_holds_final_value_after_total_steps():
