@@ -338,6 +338,17 @@ def test_l1_with_a_sign_method_shrinks_by_lr_times_l1(method):
     np.testing.assert_allclose(x, [0.47, -0.47, 0.0, 0.0, 3.0], rtol=1e-15)
 
 
+@pytest.mark.parametrize("method, lr", [("adam", 0.05), ("rmsprop", 0.05), ("sgd", 0.5)])
+def test_l1_float32_stays_float32_and_matches_the_python_path(method, lr):
+    x0 = W0.astype(np.float32)
+    opts = dict(lr=lr, epochs=3, seed=5, l1=0.05, penalty_skip=1)
+    a = run(L.logistic, method, x0=x0, **opts)
+    b = run(py_logistic, method, x0=x0, **opts)
+    assert a.x.dtype == b.x.dtype == np.float32
+    assert a.x.tobytes() == b.x.tobytes()
+    assert np.sum(a.x[:D] == 0.0) >= 1
+
+
 def test_l1_compiled_equals_python():
     opts = dict(lr=0.05, epochs=3, seed=5, l1=0.05, penalty_skip=1)
     a = run(L.logistic, **opts)
