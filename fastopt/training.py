@@ -287,7 +287,8 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
         batch_work = size * x.size  # >= the loss's rows x outputs x features
         epoch, _ = _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work)
     else:
-        epoch = _epoch.make_epoch(validate, spec.kernel, spec.prox, arity)  # the same Python evaluate
+        # the same Python evaluate as the checks below
+        epoch = _epoch.make_epoch(validate, spec.kernel, spec.prox, arity)
 
     # One evaluation up front, in Python, so that a wrong return is a clear error
     # (through ``fun`` itself: the compiled ``evaluate`` may come from the disk cache

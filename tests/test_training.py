@@ -321,7 +321,8 @@ def test_l1_converges_to_the_lasso_solution(method, hyper, lr):
     assert np.sum(ref[:D] == 0.0) == 2 and np.all(ref[[0, 1, 3]] != 0.0)
     hyper = dict(hyper)
     epochs = hyper.pop("epochs", 2000)
-    schedule = lr if hyper.pop("constant_lr", False) else fastopt.schedules.CosineAnnealingLR(lr, epochs)
+    cosine = fastopt.schedules.CosineAnnealingLR
+    schedule = lr if hyper.pop("constant_lr", False) else cosine(lr, epochs)
     res = run(py_squared, method, None, data=(X, Y_REG), lr=schedule, epochs=epochs,
               shuffle=False, l1=l1, penalty_skip=1, **hyper)
     np.testing.assert_array_equal(res.x[:D] == 0.0, ref[:D] == 0.0)  # exact zeros, the same ones

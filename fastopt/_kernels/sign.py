@@ -94,7 +94,7 @@ def lion_serial(p, g, s, c, h, t):
 
 @njit(**PROX_OPTIONS)
 def sign_prox(p, s, c, h, t, l1, skip):
-    """Rprop's and Lion's L1 step: a threshold of lr * l1 (their steps ignore the gradient's size)."""
+    """Rprop's and Lion's L1 step: a threshold of lr * l1 (their steps ignore |gradient|)."""
     threshold = l1 * h[0]
     for i in range(p.size - skip):
         shrink(p, i, threshold)
