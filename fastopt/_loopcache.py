@@ -23,6 +23,7 @@ from pathlib import Path
 from types import CodeType
 
 from numba.core.caching import FunctionCache, IndexDataCacheFile
+from numba.core.dispatcher import Dispatcher
 
 from . import _config
 
@@ -51,6 +52,26 @@ def cacheable(dispatcher) -> bool:
             and not dispatcher.targetoptions.get("parallel"))
 
 
+def _closure_dispatchers(dispatcher) -> list:
+    """The Numba functions in ``dispatcher``'s closure (the code it compiles in)."""
+    cells = dispatcher.py_func.__closure__ or ()
+    return [c.cell_contents for c in cells if isinstance(c.cell_contents, Dispatcher)]
+
+
+def closure_cacheable(dispatcher) -> bool:
+    """Every user function a fastopt closure compiles in (recursively) is ``cacheable``.
+
+    Such a closure (``losses.per_example``'s twin) can then be keyed like a
+    user's objective: by the code and source files of what it closes over.
+    """
+    for inner in _closure_dispatchers(dispatcher):
+        module = inner.py_func.__module__ or ""
+        own = module == "fastopt" or module.startswith("fastopt.")
+        if not (closure_cacheable(inner) if own else cacheable(inner)):
+            return False
+    return True
+
+
 def _stable(obj):
     """``obj`` with a repr that is the same in every process (no ids, no set order)."""
     if isinstance(obj, CodeType):
@@ -65,17 +86,20 @@ def _stable(obj):
 
 
 def _fingerprint(dispatcher) -> tuple:
-    """What Numba's cache of ``dispatcher`` checks, plus its code and options."""
+    """What Numba's cache of ``dispatcher`` checks, plus its code and options, and
+    the same of the Numba functions in its closure."""
     py_func = dispatcher.py_func
     code = py_func.__code__
     return (py_func.__module__, py_func.__qualname__, _file_stamp(code.co_filename),
-            _stable(code), _stable(dispatcher.targetoptions))
+            _stable(code), _stable(dispatcher.targetoptions),
+            tuple(_fingerprint(d) for d in _closure_dispatchers(dispatcher)))
 
 
-def loop_key(fun, jac, mode: str, kernel) -> str:
+def loop_key(fun, jac, mode: str, kernel=None) -> str:
     """A hex digest naming the compiled loop of (fun, jac, mode, kernel)."""
+    kernel_name = (kernel.py_func.__module__, kernel.py_func.__qualname__) if kernel else None
     parts = (_fingerprint(fun), _fingerprint(jac) if jac is not None else None, mode,
-             kernel.py_func.__module__, kernel.py_func.__qualname__, _package_stamp(),
+             kernel_name, _package_stamp(),
              _stable(_config.FASTMATH), _stable(_config.KERNEL_FASTMATH), _config.PARALLEL_MIN,
              _config.PARALLEL_MIN_F64)
     return hashlib.sha256(repr(parts).encode()).hexdigest()
@@ -102,7 +126,7 @@ class _KeyedCache(FunctionCache):
         super()._save_overload(sig, data)
 
 
-def cache_loop(loop, fun, jac, mode: str, kernel):
+def cache_loop(loop, fun, jac, mode: str, kernel=None):
     """Give ``loop`` (a fresh ``njit`` of a closure over fun/jac) the disk cache of its key.
 
     Returns ``loop``. It stays uncached when the objective's source cannot

@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import _loopcache
 from ._config import CACHE, FASTMATH
 from ._kernels._common import float_from_bits
 
@@ -486,9 +487,11 @@ def per_example(example):
     numba.njit function
         ``batch(w, X, y) -> (mean loss, mean gradient)``, computed like the
         built-in losses: serial for small batches, otherwise in fixed chunks
-        reduced in a fixed order (the same bits for any thread count). It is
-        compiled once per process (Numba cannot disk-cache a function built
-        around another user function).
+        reduced in a fixed order (the same bits for any thread count). Like
+        a built-in loss it carries a serial twin (``batch.serial_twin``, the
+        same bits): when ``example`` is ``njit(cache=True)``, a data-mode
+        epoch over small batches is disk-cached, keyed by ``example``'s code
+        and source file, so a new process loads it instead of compiling it.
     """
     from numba.core.registry import CPUDispatcher
 
@@ -504,12 +507,28 @@ def per_example(example):
             total += example(w, X[i], y[i], grad)
         return total
 
-    @njit(parallel=True, error_model="numpy")
-    def batch(w, X, y):
+    @njit(inline="always")
+    def core(w, X, y, reduce):
         n = X.shape[0]
         if y.shape[0] != n:
             raise ValueError("X and y must have the same number of rows")
-        return _reduce_rows(rows, n, X.size, w, (w, X, y))
+        return reduce(rows, n, X.size, w, (w, X, y))
+
+    @njit(parallel=True, error_model="numpy")
+    def batch(w, X, y):
+        return core(w, X, y, _reduce_rows)
+
+    @njit(parallel=True, error_model="numpy")  # as SERIAL_TWINS: no prange inside
+    def batch_serial(w, X, y):
+        return core(w, X, y, _reduce_rows_serial)
 
     batch.__doc__ = f"Batch objective of the per-example loss {example.__name__}."
+    batch.serial_twin = batch_serial
+    if _loopcache.closure_cacheable(batch_serial):  # example is njit(cache=True)
+        _loopcache.cache_loop(batch_serial, batch_serial, None, "per_example twin")
     return batch
+
+
+def serial_twin(fun):
+    """The serial twin of a built-in loss or of a ``per_example`` objective, else None."""
+    return SERIAL_TWINS.get(fun) or getattr(fun, "serial_twin", None)

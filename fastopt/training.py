@@ -21,7 +21,7 @@ from . import _validation as v
 from . import losses
 from ._config import CACHE, parallel_min
 from ._kernels import quiet_twin_compiles
-from .losses import PARALLEL_WORK, SERIAL_TWINS
+from .losses import PARALLEL_WORK
 from .optimizers import CLASSES
 from .schedules import ReduceLROnPlateau, as_schedule
 
@@ -175,12 +175,14 @@ def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work):
     """The njit epoch over (fun, jac), compiled once per process.
 
     With small batches (``batch_work`` multiply-adds, below the losses'
-    PARALLEL_WORK) and few parameters, a built-in loss and the optimizer run
-    as their serial twins (the same bits): the epoch then holds no parallel
-    code and is disk-cached like minimize's loop, so a fresh process loads it
-    instead of compiling it (2-3 s).
+    PARALLEL_WORK) and few parameters, the loss (built-in, or a
+    ``losses.per_example`` objective) and the optimizer run as their serial
+    twins (the same bits): the epoch then holds no parallel code and is
+    disk-cached like minimize's loop, so a fresh process loads it instead of
+    compiling it (2-3 s). A per_example twin is cached only when the user's
+    example function is itself ``njit(cache=True)``; the key holds its code.
     """
-    twin = SERIAL_TWINS.get(fun) if mode == "fun" else None
+    twin = losses.serial_twin(fun) if mode == "fun" else None
     serial = (twin is not None and batch_work < PARALLEL_WORK
               and x.size < parallel_min(x.dtype))
     kernel = spec.serial_kernel if serial else spec.kernel
@@ -188,7 +190,7 @@ def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work):
     if key not in _COMPILED:
         evaluate = njit(_epoch.make_evaluate(twin if serial else fun, jac, mode))
         epoch = njit(_epoch.make_epoch(evaluate, kernel, spec.prox, arity, njit))
-        if serial:
+        if serial and _loopcache.closure_cacheable(twin):
             _loopcache.cache_loop(epoch, twin, None, f"{mode}, arity {arity}", kernel)
         _COMPILED[key] = (epoch, evaluate)
     return _COMPILED[key]
@@ -291,9 +293,15 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
         epoch = _epoch.make_epoch(validate, spec.kernel, spec.prox, arity)
 
     # One evaluation up front, in Python, so that a wrong return is a clear error
-    # (through ``fun`` itself: the compiled ``evaluate`` may come from the disk cache
-    # inside the epoch and need no compile of its own).
-    f_check, g_check = validate(x, _epoch.make_batcher(arity)[0](data, 0, min(n, size)), args)
+    # (not through the compiled ``evaluate``, which may come from the disk cache
+    # inside the epoch and need no compile of its own). A small batch goes through
+    # the loss's serial twin (the same bits): nothing parallel is loaded or, for a
+    # per_example objective, compiled before the epoch.
+    twin = losses.serial_twin(fun) if mode == "fun" else None
+    check = (_epoch.make_evaluate(twin, jac, mode)
+             if twin is not None and size * x.size < PARALLEL_WORK else validate)
+    with quiet_twin_compiles():
+        f_check, g_check = check(x, _epoch.make_batcher(arity)[0](data, 0, min(n, size)), args)
     _checked_gradient(g_check, x, "jac" if mode == "callable" else "fun")
     if rng is not None:
         _epoch.seed_noise(int(rng.integers(2 ** 31)))

@@ -383,6 +383,21 @@ def test_per_example_equals_builtin_squared():
         batch(w, X, y[:-1])
 
 
+def test_per_example_serial_twin_gives_the_same_bits():
+    """``batch.serial_twin`` (what a disk-cached epoch calls) == ``batch``, bit for bit, on a
+    small batch and above PARALLEL_WORK; ``losses.serial_twin`` finds it."""
+    batch = L.per_example(_squared_one)
+    assert L.serial_twin(batch) is batch.serial_twin
+    assert L.serial_twin(L.logistic) is L.SERIAL_TWINS[L.logistic]
+    assert L.serial_twin(_squared_one) is None
+    for n in (50, L.PARALLEL_WORK // D + 321):
+        w, X, y = make_data("squared", n=n, rng=np.random.default_rng(n))
+        f, g = batch(w, X, y)
+        with quiet_twin_compiles():
+            f_twin, g_twin = batch.serial_twin(w, X, y)
+        assert f == f_twin and np.array_equal(g, g_twin)
+
+
 def test_per_example_rejects_python_function():
     def plain(w, x_i, y_i, grad):
         return 0.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 
+import numba
 import numpy as np
 import pytest
 from scipy.optimize import OptimizeWarning
@@ -35,6 +36,16 @@ def py_logistic(w, Xb, yb):  # the Python path on the same gradients
 
 def py_squared(w, Xb, yb):
     return L.squared(w, Xb, yb)
+
+
+@numba.njit
+def _squared_example(w, x_i, y_i, grad):  # _EXAMPLE_MODULE's function, scale 1.0
+    r = -y_i
+    for j in range(w.size):
+        r += x_i[j] * w[j]
+    for j in range(w.size):
+        grad[j] += 1.0 * r * x_i[j]
+    return 0.5 * 1.0 * r * r
 
 
 def run(fun, method="adam", batch_size=32, data=(X, Y_LOG), x0=W0, **options):
@@ -573,6 +584,87 @@ def test_epoch_of_a_builtin_loss_is_disk_cached(tmp_path):
     assert (runs[0]["misses"], runs[0]["hits"]) == (1, 0)
     assert (runs[1]["misses"], runs[1]["hits"]) == (0, 1)
     assert runs[0]["x"] == runs[1]["x"]
+
+
+_EXAMPLE_MODULE = """
+import numba
+
+
+@numba.njit({options})
+def squared_one(w, x_i, y_i, grad):
+    r = -y_i
+    for j in range(w.size):
+        r += x_i[j] * w[j]
+    for j in range(w.size):
+        grad[j] += {scale} * r * x_i[j]
+    return 0.5 * {scale} * r * r
+"""
+
+_PER_EXAMPLE_CHILD = """
+import importlib, json, sys
+import numpy as np
+sys.path.insert(0, {folder!r})
+import fastopt
+from fastopt import losses
+from user_example import squared_one
+T = importlib.import_module("fastopt.training")
+rng = np.random.default_rng(0)
+X = rng.standard_normal((500, 6)); y = X @ np.arange(6.0)
+batch = losses.per_example(squared_one)
+r = fastopt.minimize(batch, np.zeros(6), method="adam", jac=True, data=(X, y), batch_size=32,
+                     options={{"epochs": 2, "seed": 3, "lr": 0.05}})
+(epoch, _), = T._COMPILED.values()
+print(json.dumps(dict(x=r.x.tolist(), hits=sum(epoch.stats.cache_hits.values()),
+                      misses=sum(epoch.stats.cache_misses.values()),
+                      disk=type(epoch._cache).__name__ == "_KeyedCache")))
+"""
+
+
+def _run_per_example_child(tmp_path, options, scale):
+    """Write the user's module (rewritten only when its text changes), run a fresh process."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "user"
+    folder.mkdir(exist_ok=True)
+    path = folder / "user_example.py"
+    text = _EXAMPLE_MODULE.format(options=options, scale=scale)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba_cache"))
+    out = subprocess.run([sys.executable, "-c", _PER_EXAMPLE_CHILD.format(folder=str(folder))],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    return (res["disk"], res["misses"], res["hits"]), res["x"]
+
+
+def test_epoch_of_a_per_example_loss_is_disk_cached(tmp_path):
+    """A per_example objective over a user's njit(cache=True) function: small batches run
+    its serial twin, and a fresh process loads the epoch from disk; an edited example
+    function gets a new epoch."""
+    first, x = _run_per_example_child(tmp_path, "cache=True", "1.0")
+    again, x_again = _run_per_example_child(tmp_path, "cache=True", "1.0")
+    assert (first, again) == ((True, 1, 0), (True, 0, 1))
+    assert x == x_again
+    # the same objective through the parallel batch function, in this process: same bits
+    batch = L.per_example(_squared_example)
+    rng = np.random.default_rng(0)
+    X_ = rng.standard_normal((500, 6))
+    res = fastopt.minimize(lambda w, X, y: batch(w, X, y), np.zeros(6), method="adam", jac=True,
+                           data=(X_, X_ @ np.arange(6.0)), batch_size=32,
+                           options={"epochs": 2, "seed": 3, "lr": 0.05})
+    assert res.x.tolist() == x
+    edited, x_edited = _run_per_example_child(tmp_path, "cache=True", "2.0")
+    assert edited == (True, 1, 0) and x_edited != x
+
+
+def test_per_example_without_numba_cache_is_not_disk_cached(tmp_path):
+    for _ in range(2):  # compiled in each process, never given a disk cache
+        counts, _ = _run_per_example_child(tmp_path, "", "1.0")
+        assert counts == (False, 1, 0)
 
 
 def test_large_batches_keep_the_parallel_loss():
