@@ -50,6 +50,9 @@ class ColdStartSuite(_ColdStart):
     def time_first_epoch(self, _):
         W.cold_start(W.COLD_START["first epoch, built-in loss"], self.env)
 
+    def time_first_epoch_per_example(self, _):
+        W.cold_start(W.COLD_START["first epoch, user's per_example loss"], self.env)
+
     def track_kernels_compiled_at_import(self, _):
         """Numba overloads compiled or loaded by ``import fastopt`` alone (the contract: 0)."""
         return int(W.cold_start(W.IMPORT_COMPILES, self.env).split()[-1])

@@ -652,6 +652,41 @@ COLD_START = {
                          options={"epochs": 1, "lr": 1e-3, "shuffle": False})
     """),
 }
+# A user's per-example loss in a module of its own (njit(cache=True)), turned into
+# a batch objective by losses.per_example: its data-mode epoch is disk-cached too.
+USER_EXAMPLE = """
+import numba
+
+
+@numba.njit(cache=True)
+def squared_one(w, x_i, y_i, grad):
+    r = -y_i
+    for j in range(w.size):
+        r += x_i[j] * w[j]
+    for j in range(w.size):
+        grad[j] += r * x_i[j]
+    return 0.5 * r * r
+"""
+COLD_START["first epoch, user's per_example loss"] = textwrap.dedent("""
+    import os, sys, tempfile
+    folder = os.path.join(tempfile.gettempdir(), "fastopt_bench_user")
+    os.makedirs(folder, exist_ok=True)
+    path, text = os.path.join(folder, "bench_user_example.py"), {source!r}
+    if not os.path.exists(path) or open(path).read() != text:
+        with open(path, "w") as f:
+            f.write(text)
+    sys.path.insert(0, folder)
+    import numpy as np
+    import fastopt
+    from fastopt import losses
+    from bench_user_example import squared_one
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2000, 20))
+    y = X @ np.linspace(-1.0, 1.0, 20)
+    fastopt.minimize(losses.per_example(squared_one), np.zeros(20), jac=True, data=(X, y),
+                     batch_size=32, options={{"epochs": 1, "lr": 1e-3, "shuffle": False}})
+""").format(source=USER_EXAMPLE)
 JAX_COLD_START = ("jax + optax: import, compile, run N=2",
                   JAX_MINIMIZE_SRC + "\nmake_jax_minimize(2, 10000)()\n")
 IMPORT_COMPILES = textwrap.dedent("""
