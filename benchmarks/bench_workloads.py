@@ -603,6 +603,22 @@ def rosen(x):
     return f, g
 """
 
+def _user_module(name: str, source: str) -> str:
+    """Code that writes ``source`` to module ``name`` in a temporary folder and puts it on
+    sys.path: a user's functions in a module of their own, as Numba's disk cache needs
+    (written only when the text changes; a rewrite would void Numba's cache)."""
+    return textwrap.dedent(f"""
+        import os, sys, tempfile
+        folder = os.path.join(tempfile.gettempdir(), "fastopt_bench_user")
+        os.makedirs(folder, exist_ok=True)
+        path, text = os.path.join(folder, "{name}.py"), {source!r}
+        if not os.path.exists(path) or open(path).read() != text:
+            with open(path, "w") as f:
+                f.write(text)
+        sys.path.insert(0, folder)
+    """)
+
+
 COLD_START = {
     # label -> source run by a fresh interpreter
     "python startup": "pass",
@@ -616,22 +632,15 @@ COLD_START = {
     # The user's function in a module of its own with Numba's disk cache, as
     # "disk cache warm" in PERFORMANCE.md means (written once to a temporary
     # directory; rewriting it would void Numba's cache).
-    "first minimize, user's jitted objective": textwrap.dedent("""
-        import os, sys, tempfile
-        folder = os.path.join(tempfile.gettempdir(), "fastopt_bench_user")
-        os.makedirs(folder, exist_ok=True)
-        path, text = os.path.join(folder, "bench_user_objective.py"), {source!r}
-        if not os.path.exists(path) or open(path).read() != text:
-            with open(path, "w") as f:
-                f.write(text)
-        sys.path.insert(0, folder)
+    "first minimize, user's jitted objective": _user_module(
+        "bench_user_objective", USER_ROSENBROCK.format(options="cache=True")) + textwrap.dedent("""
         import numpy as np
         import fastopt
         from bench_user_objective import rosen
 
         fastopt.minimize(rosen, np.array([-1.2, 1.0]), jac=True, method="adam",
-                         options={{"maxiter": 10000, "gtol": 0.0}})
-    """).format(source=USER_ROSENBROCK.format(options="cache=True")),
+                         options={"maxiter": 10000, "gtol": 0.0})
+    """),
     # The same function typed into ``python -c``: Numba cannot disk-cache it,
     # so its minimize loop compiles in every process (no target).
     "first minimize, user's jitted objective typed into -c": USER_ROSENBROCK.format(options="")
@@ -667,15 +676,8 @@ def squared_one(w, x_i, y_i, grad):
         grad[j] += r * x_i[j]
     return 0.5 * r * r
 """
-COLD_START["first epoch, user's per_example loss"] = textwrap.dedent("""
-    import os, sys, tempfile
-    folder = os.path.join(tempfile.gettempdir(), "fastopt_bench_user")
-    os.makedirs(folder, exist_ok=True)
-    path, text = os.path.join(folder, "bench_user_example.py"), {source!r}
-    if not os.path.exists(path) or open(path).read() != text:
-        with open(path, "w") as f:
-            f.write(text)
-    sys.path.insert(0, folder)
+COLD_START["first epoch, user's per_example loss"] = _user_module(
+    "bench_user_example", USER_EXAMPLE) + textwrap.dedent("""
     import numpy as np
     import fastopt
     from fastopt import losses
@@ -685,8 +687,8 @@ COLD_START["first epoch, user's per_example loss"] = textwrap.dedent("""
     X = rng.standard_normal((2000, 20))
     y = X @ np.linspace(-1.0, 1.0, 20)
     fastopt.minimize(losses.per_example(squared_one), np.zeros(20), jac=True, data=(X, y),
-                     batch_size=32, options={{"epochs": 1, "lr": 1e-3, "shuffle": False}})
-""").format(source=USER_EXAMPLE)
+                     batch_size=32, options={"epochs": 1, "lr": 1e-3, "shuffle": False})
+""")
 JAX_COLD_START = ("jax + optax: import, compile, run N=2",
                   JAX_MINIMIZE_SRC + "\nmake_jax_minimize(2, 10000)()\n")
 IMPORT_COMPILES = textwrap.dedent("""
