@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 from pathlib import Path
 from types import CodeType
 
@@ -85,14 +86,23 @@ def _stable(obj):
     return obj
 
 
+def _cell_value(value):
+    """A closure variable as the key holds it: a Numba function by its fingerprint,
+    anything else by the hash of its pickle (as Numba's own cache keys a closure)."""
+    if isinstance(value, Dispatcher):
+        return _fingerprint(value)
+    return ("value", hashlib.sha256(pickle.dumps(value)).hexdigest())
+
+
 def _fingerprint(dispatcher) -> tuple:
-    """What Numba's cache of ``dispatcher`` checks, plus its code and options, and
-    the same of the Numba functions in its closure."""
+    """What Numba's cache of ``dispatcher`` checks (its source file, and the values of
+    its closure variables, Numba functions among them by their own fingerprints),
+    plus its code and options."""
     py_func = dispatcher.py_func
     code = py_func.__code__
     return (py_func.__module__, py_func.__qualname__, _file_stamp(code.co_filename),
             _stable(code), _stable(dispatcher.targetoptions),
-            tuple(_fingerprint(d) for d in _closure_dispatchers(dispatcher)))
+            tuple(_cell_value(c.cell_contents) for c in py_func.__closure__ or ()))
 
 
 def loop_key(fun, jac, mode: str, kernel=None) -> str:

@@ -1451,6 +1451,35 @@ def test_compiled_loop_not_disk_cached_without_objective_cache():
     assert not loopcache.cacheable(fun)
 
 
+def _scaled_quadratic(scale):
+    @numba.njit(cache=True)
+    def fun(x):
+        return scale * float(np.sum(x * x)), 2.0 * scale * x
+
+    return fun
+
+
+def test_loop_key_holds_closure_values():
+    """Cached closures that differ only in a captured value get different loops (as
+    Numba's own cache keys them), the same value the same loop; a per_example twin
+    over them too."""
+    from fastopt import _loopcache, losses
+
+    kernel = fastopt.registry.get_spec("adam").serial_kernel
+    one, two, one_again = (_scaled_quadratic(s) for s in (1.0, 2.0, 1.0))
+    keys = [_loopcache.loop_key(f, None, "fun", kernel) for f in (one, two, one_again)]
+    assert keys[0] != keys[1] and keys[0] == keys[2]
+
+    def twin_key(scale):
+        @numba.njit(cache=True)
+        def example(w, x_i, y_i, grad):
+            return scale * 0.0
+
+        return _loopcache.loop_key(losses.per_example(example).serial_twin, None, "fun", kernel)
+
+    assert twin_key(1.0) != twin_key(2.0) and twin_key(1.0) == twin_key(1.0)
+
+
 def test_compiled_loop_without_a_source_file_stays_uncached(monkeypatch):
     """A cached objective whose source cannot be stamped (a notebook cell, a deleted
     file) runs normally, with a per-process loop."""
