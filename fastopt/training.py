@@ -171,7 +171,7 @@ def is_compiled(fun, jac, mode: str, method: str, arity: int) -> bool:
                for kernel in (spec.kernel, spec.serial_kernel))
 
 
-def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work):
+def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin):
     """The njit epoch over (fun, jac), compiled once per process.
 
     With small batches (``batch_work`` multiply-adds, below the losses'
@@ -181,8 +181,8 @@ def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work):
     disk-cached like minimize's loop, so a fresh process loads it instead of
     compiling it (2-3 s). A per_example twin is cached only when the user's
     example function is itself ``njit(cache=True)``; the key holds its code.
+    ``twin`` is ``losses.serial_twin(fun)``, or None.
     """
-    twin = losses.serial_twin(fun) if mode == "fun" else None
     serial = (twin is not None and batch_work < PARALLEL_WORK
               and x.size < parallel_min(x.dtype))
     kernel = spec.serial_kernel if serial else spec.kernel
@@ -282,14 +282,15 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
                    opts["grad_noise"], opts["grad_noise_gamma"], opts["input_noise"]])
     compiled = isinstance(fun, CPUDispatcher) and (mode == "fun" or isinstance(jac, CPUDispatcher))
     arity = len(data)
-    # Evaluations from Python (the check below, the validation set) call ``fun``
-    # itself: a built-in loss then runs in parallel on a large validation set.
+    # The validation set is evaluated from Python through ``fun`` itself: a
+    # built-in loss then runs in parallel on a large validation set.
     validate = _epoch.make_evaluate(fun, jac, mode)
+    twin = losses.serial_twin(fun) if mode == "fun" else None
     if compiled:
         batch_work = size * x.size  # >= the loss's rows x outputs x features
-        epoch, _ = _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work)
+        epoch, _ = _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin)
     else:
-        # the same Python evaluate as the checks below
+        # the same Python evaluate as the validation below
         epoch = _epoch.make_epoch(validate, spec.kernel, spec.prox, arity)
 
     # One evaluation up front, in Python, so that a wrong return is a clear error
@@ -297,7 +298,6 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     # inside the epoch and need no compile of its own). A small batch goes through
     # the loss's serial twin (the same bits): nothing parallel is loaded or, for a
     # per_example objective, compiled before the epoch.
-    twin = losses.serial_twin(fun) if mode == "fun" else None
     check = (_epoch.make_evaluate(twin, jac, mode)
              if twin is not None and size * x.size < PARALLEL_WORK else validate)
     with quiet_twin_compiles():
