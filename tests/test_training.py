@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import warnings
 
-import numba
 import numpy as np
 import pytest
 from scipy.optimize import OptimizeWarning
@@ -36,16 +35,6 @@ def py_logistic(w, Xb, yb):  # the Python path on the same gradients
 
 def py_squared(w, Xb, yb):
     return L.squared(w, Xb, yb)
-
-
-@numba.njit
-def _squared_example(w, x_i, y_i, grad):  # _EXAMPLE_MODULE's function, scale 1.0
-    r = -y_i
-    for j in range(w.size):
-        r += x_i[j] * w[j]
-    for j in range(w.size):
-        grad[j] += 1.0 * r * x_i[j]
-    return 0.5 * 1.0 * r * r
 
 
 def run(fun, method="adam", batch_size=32, data=(X, Y_LOG), x0=W0, **options):
@@ -620,6 +609,13 @@ print(json.dumps(dict(x=r.x.tolist(), hits=sum(epoch.stats.cache_hits.values()),
 """
 
 
+def _example_in_process(scale):
+    """_EXAMPLE_MODULE's function compiled here (no disk cache), from the same text."""
+    namespace = {}
+    exec(_EXAMPLE_MODULE.format(options="", scale=scale), namespace)
+    return namespace["squared_one"]
+
+
 def _run_per_example_child(tmp_path, options, scale):
     """Write the user's module (rewritten only when its text changes), run a fresh process."""
     import json
@@ -650,7 +646,7 @@ def test_epoch_of_a_per_example_loss_is_disk_cached(tmp_path):
     assert (first, again) == ((True, 1, 0), (True, 0, 1))
     assert x == x_again
     # the same objective through the parallel batch function, in this process: same bits
-    batch = L.per_example(_squared_example)
+    batch = L.per_example(_example_in_process("1.0"))
     rng = np.random.default_rng(0)
     X_ = rng.standard_normal((500, 6))
     res = fastopt.minimize(lambda w, X, y: batch(w, X, y), np.zeros(6), method="adam", jac=True,
