@@ -178,3 +178,25 @@ class PeerSklearnEpoch(W.W2Data):
         return W.logistic_loss(w, self.X, self.y)
 
     track_final_loss.unit = "mean loss"
+
+
+class PartialFitSuite:
+    """One ``LogisticRegression.partial_fit`` of 32 rows: the per-call overhead of streaming fits."""
+
+    def setup(self):
+        X, y = W.partial_fit_data()
+        self.run = W.fastopt_partial_fit(X, y)
+
+    def time_partial_fit(self):
+        self.run()
+
+
+class PeerSklearnPartialFit:
+    """scikit-learn's ``SGDClassifier.partial_fit`` on the same 32-row batches."""
+
+    def setup(self):
+        X, y = W.partial_fit_data()
+        self.run = W.sklearn_partial_fit(X, y)  # W.Missing (NotImplementedError): asv skips
+
+    def time_partial_fit(self):
+        self.run()

@@ -436,6 +436,56 @@ def sklearn_epoch(X, y, bs, model="SGDClassifier"):
     return run
 
 
+# Streaming fits: one estimator ``partial_fit`` call per small batch, where
+# the per-call overhead (validation, optimizer state in and out) is the cost.
+PARTIAL_FIT = (2_000, 20, 32)  # rows, features, rows per partial_fit call
+
+
+def partial_fit_data(seed: int = 0):
+    """(X, y) for the partial_fit workload: standardized features, 0/1 labels."""
+    n, d, _ = PARTIAL_FIT
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = (X @ rng.standard_normal(d) + 0.5 * rng.standard_normal(n) > 0).astype(np.float64)
+    return X, y
+
+
+def _partial_fit_runner(model, X, y):
+    """``run()``: the model's next partial_fit, over the next batch of rows (cycling)."""
+    bs = PARTIAL_FIT[2]
+    batches = [(X[i:i + bs], y[i:i + bs]) for i in range(0, X.shape[0] - bs + 1, bs)]
+    state = {"k": 0}
+
+    def run():
+        Xb, yb = batches[state["k"] % len(batches)]
+        state["k"] += 1
+        model.partial_fit(Xb, yb)
+        return model
+
+    return run
+
+
+def fastopt_partial_fit(X, y):
+    """fastopt.LogisticRegression (Adam, lr 1e-3, no penalty), one partial_fit per call."""
+    import fastopt
+
+    model = fastopt.LogisticRegression(lr=LR, alpha=0.0, penalty=None, random_state=0)
+    model.partial_fit(X[:PARTIAL_FIT[2]], y[:PARTIAL_FIT[2]], classes=[0.0, 1.0])
+    return _partial_fit_runner(model, X, y)
+
+
+def sklearn_partial_fit(X, y):
+    """scikit-learn's SGDClassifier(loss="log_loss") partial_fit, the streaming peer
+    (per-sample SGD inside the call: not the same algorithm, the same use)."""
+    need("sklearn")
+    from sklearn.linear_model import SGDClassifier
+
+    model = SGDClassifier(loss="log_loss", penalty=None, learning_rate="constant", eta0=LR,
+                          random_state=0)
+    model.partial_fit(X[:PARTIAL_FIT[2]], y[:PARTIAL_FIT[2]], classes=[0.0, 1.0])
+    return _partial_fit_runner(model, X, y)
+
+
 # Data for the fastopt-only epoch grid (every built-in loss x batch regime).
 LOSSES = ("squared", "logistic", "huber", "softmax")
 EPOCH_REGIMES = {  # label -> (rows, features, batch size; None = full batch)

@@ -238,7 +238,30 @@ def run_w2(rounds, target, budget, summary, notes) -> list[str]:
     lines += ["scikit-learn's MLPClassifier(hidden_layer_sizes=()) is a logistic regression "
               "with an intercept; SGDClassifier does per-sample SGD: neither is exactly W2's "
               "algorithm (the jax, torch and numpy loops are).", ""]
+    lines += _partial_fit_table(rounds, target, budget, notes)
     return lines
+
+
+def _partial_fit_table(rounds, target, budget, notes) -> list[str]:
+    """Streaming fits: one estimator partial_fit per small batch (not a PERFORMANCE.md target)."""
+    import bench_workloads as W
+
+    n, d, bs = W.PARTIAL_FIT
+    X, y = W.partial_fit_data()
+    runs = {"fastopt": W.fastopt_partial_fit(X, y)}
+    run = _build(notes, "scikit-learn", W.sklearn_partial_fit, X, y)
+    if run is not None:
+        runs["sklearn"] = run
+    med = measure(runs, rounds, target, budget)
+    labels = {"fastopt": "fastopt LogisticRegression (Adam)",
+              "sklearn": "scikit-learn SGDClassifier (per-sample SGD)"}
+    lines = [f"#### Streaming: one `partial_fit` of {bs} rows ({d} features), per call", "",
+             "| implementation | time / call | its time / fastopt's |", "|---|---|---|"]
+    for key in runs:
+        lines.append(f"| {labels[key]} | {_t(med[key])} | {_x(med[key] / med['fastopt'])} |")
+        print(lines[-1], flush=True)
+    return lines + ["", "Mostly per-call overhead (input validation, optimizer state in and "
+                    "out): both do little arithmetic on 32 rows.", ""]
 
 
 def run_w3(rounds, target, budget, summary, notes) -> list[str]:

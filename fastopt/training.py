@@ -37,7 +37,8 @@ _IGNORED = {"gtol", "ftol", "tol", "fd_step"}
 
 
 def _int_option(name, value, low):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    if type(value) is not int and (  # int first: numbers.Integral is a slow ABC check
+            isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)):
         raise TypeError(f"options['{name}'] must be an int, got {type(value).__name__}")
     if value < low:
         raise ValueError(f"options['{name}'] must be >= {low}, got {value}")

@@ -14,6 +14,7 @@ above all) and everything else runs the Python loop.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import math
 import os
@@ -842,6 +843,47 @@ def test_callback_object_with_intermediate_result_signature():
     assert rec.nits[:4] == [1, 2, 3, 4]
 
 
+def test_callback_style_is_scipys_rule_for_every_kind_of_callable():
+    """The cached style decision (per code object) agrees with inspect.signature, twice."""
+    import functools
+
+    from fastopt.minimize import _WANTS_RESULT, _only_intermediate_result, _wants_result
+
+    def result_fn(intermediate_result):
+        pass
+
+    def xk_fn(xk):
+        pass
+
+    class ResultObj:
+        def __call__(self, intermediate_result):
+            pass
+
+        def method(self, intermediate_result):
+            pass
+
+    class XkObj:
+        def __call__(self, xk):
+            pass
+
+    @functools.wraps(result_fn)
+    def wrapped(*args):  # signature() follows __wrapped__ to result_fn
+        pass
+
+    def relabeled(xk):
+        pass
+
+    relabeled.__signature__ = inspect.signature(result_fn)
+    cases = [(result_fn, True), (xk_fn, False), (ResultObj(), True), (ResultObj().method, True),
+             (XkObj(), False), (wrapped, True), (relabeled, True),
+             (functools.partial(xk_fn), False), (print, False), (ResultObj, False)]
+    for cb, expected in cases:
+        assert _only_intermediate_result(cb) is expected, cb
+        assert [_wants_result(cb), _wants_result(cb)] == [expected, expected], cb
+    assert ("function", result_fn.__code__) in _WANTS_RESULT
+    assert not any(key[1] is relabeled.__code__ for key in _WANTS_RESULT)
+
+
 @pytest.mark.parametrize("style", ["xk", "intermediate_result"])
 def test_callback_stop_iteration(style):
     seen = []
@@ -1398,6 +1440,7 @@ import json, sys
 sys.path.insert(0, {where!r})
 import numpy as np
 import importlib
+import inspect
 import fastopt
 M = importlib.import_module("fastopt.minimize")
 from user_objective import fun

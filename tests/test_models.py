@@ -430,6 +430,32 @@ def test_string_labels_and_probability_columns(iris):
                        binary.decision_function(X) > 0)
 
 
+def test_label_check_fast_path_accepts_what_check_classification_targets_accepts():
+    """Numeric labels skip type_of_target only where it would accept them."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    labels = (X[:, 0] > 0).astype(np.int64)
+    for y in (labels, labels.astype(bool), labels.astype(np.uint8), labels * 2.0 - 1.0,
+              labels.astype(np.float32) + 3):
+        model = LogisticRegression(epochs=2, random_state=0, tol=None).fit(X, y)
+        assert_array_equal(model.classes_, np.unique(y))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        LogisticRegression(epochs=2).fit(X, labels + 0.5)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        LogisticRegression(epochs=2).fit(X, np.where(labels, 0.25, 1.0))
+
+
+def test_int_random_state_seed_is_the_random_state_draw():
+    """The per-int cache returns the draw check_random_state(int) makes, for any int type."""
+    for seed in (0, 7, np.int64(7), np.int32(123456)):
+        expected = int(np.random.RandomState(int(seed)).randint(np.iinfo(np.int32).max))
+        assert models._seed(seed) == expected
+        assert models._seed(seed) == expected  # cached
+    state = np.random.RandomState(5)
+    first, second = models._seed(state), models._seed(state)
+    assert first != second  # a RandomState instance is drawn from, never cached
+
+
 @needs_sklearn
 def test_params_clone_pickle(cancer):
     X, y = cancer
@@ -513,6 +539,11 @@ def test_partial_fit_minibatches_and_classes(iris):
         for chunk in np.array_split(order, 5):
             model.partial_fit(X[chunk], y[chunk])
     assert model.score(X, y) > 0.9
+    # one loss per call, the list extended in place (no copy per call over a long stream)
+    curve = model.loss_curve_
+    assert isinstance(curve, list) and len(curve) == model.n_iter_ == 101
+    model.partial_fit(X[order[:10]], y[order[:10]])
+    assert model.loss_curve_ is curve and len(curve) == 102
     with pytest.raises(ValueError, match="not the same as on the last call"):
         model.partial_fit(X, y, classes=[0, 1])
     with pytest.raises(ValueError, match="not in classes_"):
