@@ -150,3 +150,18 @@ def cache_loop(loop, fun, jac, mode: str, kernel=None):
     except Exception:  # noqa: BLE001 - caching is an optimization, never a failure
         pass
     return loop
+
+
+def has_entries(loop) -> bool:
+    """Whether ``loop`` (given a cache by ``cache_loop``) has fresh compiled code on disk.
+
+    Reads the loop's index file only: entries written by this numba version for
+    the current source stamp of the loop's own file. Anything unexpected is a no.
+    """
+    cache = getattr(loop, "_cache", None)
+    if not isinstance(cache, _KeyedCache):
+        return False
+    try:
+        return bool(cache._cache_file._load_index())
+    except Exception:  # noqa: BLE001 - a damaged or foreign index: compile instead
+        return False

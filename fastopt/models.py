@@ -37,8 +37,10 @@ Notes
   ``None`` is full-batch gradient descent.
 * Small fits (fewer than ``COMPILE_STEPS`` optimizer steps) run the epoch loop
   in Python around the compiled loss, which avoids several seconds of Numba
-  compilation; larger fits run the loop compiled. Both run the same loop
-  source and the same kernels.
+  compilation, unless the compiled loop is ready (compiled in this process or
+  in Numba's disk cache) or the process has run ``COMPILE_STEPS`` such steps
+  already; larger fits run the loop compiled. Both run the same loop source
+  and the same kernels, and give the same bits.
 * The L1 term is applied as a proximal step after each update
   (``options["l1"]`` of ``fastopt.minimize``): a soft threshold of
   ``alpha`` times the optimizer's per-coordinate step size (``lr`` for
@@ -81,8 +83,8 @@ except ImportError:  # pragma: no cover - exercised by a subprocess test
 
 __all__ = ["LinearRegression", "LogisticRegression", "COMPILE_STEPS", "HAVE_SKLEARN"]
 
-# Above this many optimizer steps a fit runs the compiled epoch loop (compiled
-# once per process, per loss and optimizer); below it, the Python loop.
+# Above this many optimizer steps a fit runs the compiled epoch loop; below it,
+# the Python loop, unless the compiled one is ready (see _objective).
 #: Fits of at least this many optimizer steps run the compiled epoch loop.
 COMPILE_STEPS = 100_000
 # Seconds a fit runs before its progress bar (verbose=1) appears.
@@ -281,19 +283,29 @@ def _python_wrapper(loss):
 _PYTHON = {name: _python_wrapper(loss) for name, loss in _JITTED.items()}
 
 
-def _objective(name: str, method: str, steps: int):
+def _objective(name: str, method: str, steps: int, w: np.ndarray, batch_size: int):
     """The jitted loss (compiled epochs) or its Python wrapper (Python epochs).
 
-    The compiled epoch loop costs seconds of compilation once per process, loss
-    and optimizer; fits shorter than COMPILE_STEPS steps run the Python loop
-    unless that compilation has already been paid.
+    Compiling the epoch loop costs seconds, once per loss and optimizer: per
+    process, or once per machine where Numba's disk cache keeps it (small
+    batches). Fits shorter than COMPILE_STEPS steps run the Python loop
+    unless that cost is already paid (compiled in this process, or on disk),
+    or this process has run COMPILE_STEPS Python-loop steps of the same loss
+    and optimizer (many small fits, e.g. a grid search).
     """
     from . import training
 
     jitted = _JITTED[name]
-    if steps >= COMPILE_STEPS or training.is_compiled(jitted, True, "fun", method, 2):
+    key = (name, method)
+    if (steps >= COMPILE_STEPS or _PYTHON_STEPS.get(key, 0) >= COMPILE_STEPS
+            or training.epoch_ready(jitted, method, 2, w, batch_size)):
         return jitted
+    _PYTHON_STEPS[key] = _PYTHON_STEPS.get(key, 0) + steps
     return _PYTHON[name]
+
+
+# Optimizer steps run through the Python epoch loop in this process, per (loss, optimizer).
+_PYTHON_STEPS: dict = {}
 
 
 def _seed(random_state) -> int:
@@ -473,7 +485,7 @@ class _FastoptLinearModel(BaseEstimator):
                 options["disp"] = True
         monitor = _Monitor(None if early_stopping else tol, p["n_iter_no_change"], bar)
         steps = epochs * -(-n_train // min(size, n_train))
-        objective = _objective(loss, p["optimizer"], steps)
+        objective = _objective(loss, p["optimizer"], steps, w, min(size, n_train))
         try:
             res = minimize(objective, w, args=args, method=p["optimizer"], jac=True,
                            data=(X, T), batch_size=size, callback=monitor, options=options)

@@ -659,14 +659,73 @@ def test_verbose_without_tqdm_prints_epochs(capsys, monkeypatch):
 
 def test_compiled_loop_matches_python_loop(monkeypatch):
     # Long fits run the compiled epoch loop; it must give the Python loop's result.
+    from fastopt import training
+
     X, y = _easy_problem()
     params = dict(epochs=5, batch_size=64, random_state=0, tol=None)
-    python = LogisticRegression(**params).fit(X, y)
+    w = np.zeros(X.shape[1] + 1)
+    with monkeypatch.context() as m:
+        m.setattr(training, "epoch_ready", lambda *args: False)
+        m.setattr(models, "_PYTHON_STEPS", {})
+        assert models._objective("logistic", "adam", 1, w, 64) is models._PYTHON["logistic"]
+        python = LogisticRegression(**params).fit(X, y)
     monkeypatch.setattr(models, "COMPILE_STEPS", 1)
     compiled = LogisticRegression(**params).fit(X, y)
-    assert models._objective("logistic", "adam", 1) is models._JITTED["logistic"]
-    assert_allclose(compiled.coef_, python.coef_, rtol=1e-10, atol=1e-13)
-    assert_allclose(compiled.loss_curve_, python.loss_curve_, rtol=1e-10)
+    assert models._objective("logistic", "adam", 1, w, 64) is models._JITTED["logistic"]
+    assert_array_equal(compiled.coef_, python.coef_)
+    assert_array_equal(compiled.loss_curve_, python.loss_curve_)
+
+
+def test_many_small_fits_switch_to_the_compiled_loop(monkeypatch):
+    """COMPILE_STEPS Python-loop steps of one (loss, optimizer) in a process, over any
+    number of fits, and the next fit runs compiled; other pairs keep their own count."""
+    from fastopt import training
+
+    monkeypatch.setattr(training, "epoch_ready", lambda *args: False)
+    monkeypatch.setattr(models, "_PYTHON_STEPS", {})
+    monkeypatch.setattr(models, "COMPILE_STEPS", 50)
+    w = np.zeros(4)
+    chosen = [models._objective("logistic", "adam", 20, w, 8) for _ in range(4)]
+    assert chosen == [models._PYTHON["logistic"]] * 3 + [models._JITTED["logistic"]]
+    assert models._objective("logistic", "sgd", 20, w, 8) is models._PYTHON["logistic"]
+    assert models._objective("squared", "adam", 50, w, 8) is models._JITTED["squared"]
+
+
+_DISK_EPOCH_CHILD = """
+import json, sys
+import numpy as np
+from fastopt import losses, models, training
+rng = np.random.default_rng(0)
+X = rng.standard_normal((300, 4)); y = (X[:, 0] + 0.5 * rng.standard_normal(300) > 0) * 1.0
+w = np.zeros(5)
+ready = training.epoch_ready(losses.logistic, "adam", 2, w, 32)
+chosen = models._objective("logistic", "adam", 30, w, 32) is models._JITTED["logistic"]
+params = dict(epochs=3, batch_size=32, random_state=0, tol=None)
+fits = [models.LogisticRegression(**params).fit(X, y).coef_.tolist()]
+if sys.argv[1] == "first":  # a long fit: compiles the epoch, which Numba saves
+    models.COMPILE_STEPS = 1
+    fits.append(models.LogisticRegression(**params).fit(X, y).coef_.tolist())
+print(json.dumps(dict(ready=ready, chosen=chosen, fits=fits)))
+"""
+
+
+def test_small_fits_use_the_epoch_from_the_disk_cache(tmp_path):
+    """Once a compiled epoch is on disk, a new process runs even a short fit through it
+    (loading takes less than the Python loop saves), with the Python loop's result."""
+    import json
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba_cache"))
+    runs = []
+    for which in ("first", "second"):
+        out = subprocess.run([sys.executable, "-c", _DISK_EPOCH_CHILD, which], env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    first, second = runs
+    assert (first["ready"], first["chosen"]) == (False, False)  # nothing on disk yet
+    assert (second["ready"], second["chosen"]) == (True, True)
+    python, compiled = first["fits"]
+    assert compiled == python and second["fits"] == [python]
 
 
 def test_top_level_names():
