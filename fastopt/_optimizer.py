@@ -232,6 +232,20 @@ class Optimizer:
             One gradient per parameter, in the order the parameters were given
             (across groups), each with its parameter's shape and dtype.
         """
+        flat = self._flat
+        if len(flat) == 1 and type(grads) is np.ndarray and not self._scheduled:
+            # One array, its state allocated, nothing edited: _checked_grads's
+            # checks inline (the dtype by identity; anything unusual takes the
+            # general path below) and one kernel call. Small steps are this overhead.
+            e = flat[0][0]
+            if (not self.param_groups[0].edited and e.slots is not None
+                    and grads.dtype is e.dtype and grads.shape == e.shape
+                    and grads.flags.c_contiguous):
+                e.step += 1
+                self.spec.kernel(e.flat, grads if grads.ndim == 1 else grads.reshape(-1),
+                                 e.slots, e.scalars, self._hyper[0], float(e.step))
+                self._count += 1
+                return
         for group in self.param_groups:
             if group.edited:  # rare: re-validate every edited group
                 for index, edited in enumerate(self.param_groups):
@@ -242,7 +256,6 @@ class Optimizer:
         kernel = self.spec.kernel
         count = self._count
         hyper = self._hyper
-        flat = self._flat
         if self._scheduled:
             for index, schedule in enumerate(self._schedule):
                 if schedule is not None:

@@ -510,6 +510,41 @@ def test_bad_grads_update_nothing(name):
     opt.step(good)
 
 
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_single_array_step_checks_and_bits(name, dtype):
+    """One array: after its first step, opt.step(ndarray) takes a shorter path. It must
+    reject what the general path rejects, see group edits, and give the general path's bits
+    (a one-element list always takes the general one)."""
+    prob = Problem([(3, 4)], dtype, 8)
+    fast_p, general_p = prob.params(), prob.params()
+    fast = make(name, fast_p, **OPTIONS[name][-1])
+    general = make(name, general_p, **OPTIONS[name][-1])
+    for t in range(6):
+        if t == 3:  # an edit applies at the next step on both paths
+            for opt in (fast, general):
+                opt.param_groups[0]["lr"] = opt.param_groups[0]["lr"] * 0.5
+        g = prob.grads(fast_p, t)[0]
+        fast.step(g)
+        general.step([g.copy()])
+        assert fast_p[0].tobytes() == general_p[0].tobytes()
+    assert_same(fast.state_dict(), general.state_dict())
+    before = snapshot(fast, fast_p)
+    good = prob.grads(fast_p, 6)[0]
+    other = np.float32 if dtype == np.float64 else np.float64
+    cases = [(good.astype(other), TypeError, r"grads\[0\].*dtype"),
+             (good.astype(np.int64), TypeError, r"grads\[0\]"),
+             (good.reshape(4, 3), ValueError, r"grads\[0\].*shape"),
+             (good.reshape(-1), ValueError, r"grads\[0\].*shape"),
+             (np.asfortranarray(good), ValueError, r"grads\[0\].*contiguous"),
+             (good.astype(good.dtype.newbyteorder()), TypeError, r"grads\[0\]"),
+             (good[None], ValueError, r"grads\[0\].*shape")]
+    for bad, exc, match in cases:
+        with pytest.raises(exc, match=match):
+            fast.step(bad)
+        assert_same(snapshot(fast, fast_p), before)
+
+
 # -- nothing compiles before it must ---------------------------------------------
 
 NO_COMPILE_SCRIPT = textwrap.dedent('''
