@@ -174,7 +174,17 @@ def epoch_ready(fun, method: str, arity: int, x: np.ndarray, batch_size: int) ->
 
     epoch, _ = _compiled_epoch(fun, True, "fun", get_spec(method), arity, x,
                                batch_size * x.size, losses.serial_twin(fun))
-    return bool(epoch.overloads) or _loopcache.has_entries(epoch)
+    if epoch.overloads:
+        return True
+    if epoch in _NOT_ON_DISK:  # asked before in this process: no file read per fit
+        return False
+    if _loopcache.has_entries(epoch):
+        return True
+    _NOT_ON_DISK.add(epoch)
+    return False
+
+
+_NOT_ON_DISK: set = set()  # epochs whose disk cache was empty when asked
 
 
 def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin):
