@@ -58,8 +58,8 @@ Notes
 
 from __future__ import annotations
 
-import inspect
 import functools
+import inspect
 import math
 import numbers
 import warnings
@@ -322,7 +322,7 @@ def _seed_of_int(random_state: int) -> int:
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
-def _check_labels(y) -> None:
+def _check_class_labels(y) -> None:
     """scikit-learn's check_classification_targets, without its cost for plain labels.
 
     Integer and bool labels, and float labels that are all whole numbers, are
@@ -774,7 +774,7 @@ class LogisticRegression(ClassifierMixin, _FastoptLinearModel):
 
     def _validate(self, X, y, reset):
         X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, order="C")
-        _check_labels(y)
+        _check_class_labels(y)
         return _writeable(X), y
 
     def _targets(self, y, smoothing):

@@ -340,7 +340,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
             if opts["maxiter"] is not None:
                 st[_epoch.N_BATCHES] = min(n_batches, opts["maxiter"] - st[_epoch.IT])
             fl[_epoch.LOSS_SUM] = 0.0
-            if e == 0:  # what compiles or loads compiles here (the filter costs ~3 us)
+            if e == 0:  # only the first call compiles or loads: the filter costs ~3 us a call
                 with quiet_twin_compiles():
                     g = epoch(x, x_good, data, buffers, args, order, slots, scalars, h, kind,
                               sched_params, opts["penalty_skip"], st, fl)
