@@ -308,18 +308,20 @@ def _objective(name: str, method: str, steps: int, w: np.ndarray, batch_size: in
 _PYTHON_STEPS: dict = {}
 
 
+def _draw_seed(random_state) -> int:
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+# The same draw, made once per int: seeding a RandomState costs ~0.1 ms, a
+# third of a small partial_fit.
+_seed_of_int = functools.lru_cache(maxsize=64)(_draw_seed)
+
+
 def _seed(random_state) -> int:
     """An int seed from ``random_state``, drawn the scikit-learn way."""
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, (bool, np.bool_)):
         return _seed_of_int(int(random_state))
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-
-
-@functools.lru_cache(maxsize=64)
-def _seed_of_int(random_state: int) -> int:
-    # The same draw, made once per int: seeding a RandomState costs ~0.1 ms,
-    # a third of a small partial_fit.
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    return _draw_seed(random_state)
 
 
 def _check_class_labels(y) -> None:

@@ -8,6 +8,7 @@ each epoch runs the single source of ``_epoch.make_epoch``, compiled when
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import time
 import warnings
@@ -340,11 +341,8 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
             if opts["maxiter"] is not None:
                 st[_epoch.N_BATCHES] = min(n_batches, opts["maxiter"] - st[_epoch.IT])
             fl[_epoch.LOSS_SUM] = 0.0
-            if e == 0:  # only the first call compiles or loads: the filter costs ~3 us a call
-                with quiet_twin_compiles():
-                    g = epoch(x, x_good, data, buffers, args, order, slots, scalars, h, kind,
-                              sched_params, opts["penalty_skip"], st, fl)
-            else:
+            # only the first call compiles or loads: the filter costs ~3 us a call
+            with quiet_twin_compiles() if e == 0 else contextlib.nullcontext():
                 g = epoch(x, x_good, data, buffers, args, order, slots, scalars, h, kind,
                           sched_params, opts["penalty_skip"], st, fl)
             if st[_epoch.STATUS] == _loop.NONFINITE:
