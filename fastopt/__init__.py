@@ -1,5 +1,15 @@
 """fastopt: first-order optimization, compiled for the CPU."""
 
+from numba.core import config as _numba_config
+
+if _numba_config.DISABLE_JIT:
+    # Without the compiler the kernels' intrinsics and overloads do not exist:
+    # say so here instead of failing somewhere inside the import.
+    raise ImportError(
+        "fastopt needs Numba's compiler and does not run under NUMBA_DISABLE_JIT=1. To step "
+        "through an objective in a debugger, pass it to fastopt.minimize as a plain Python "
+        "function (without @njit): it then runs through minimize's Python loop.")
+
 from .optimizers import (ASGD, SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, NAdam,
                          Optimizer, RAdam, RMSprop, Rprop)
 from .minimize import minimize

@@ -637,3 +637,14 @@ def test_fast_exit_freezes_the_collector_at_exit(flag, frozen):
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
                          cwd=ROOT, check=True).stdout.split()
     assert out == ["frozen", "False", "frozen", str(frozen)]
+
+
+def test_disable_jit_is_a_clear_import_error():
+    """Under NUMBA_DISABLE_JIT=1 the import fails with one message that says what to do instead."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_DISABLE_JIT": "1"}
+    proc = subprocess.run([sys.executable, "-c", "import fastopt"], env=env, capture_output=True,
+                          text=True, cwd=ROOT)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: fastopt needs Numba's compiler"), proc.stderr
+    assert "plain Python function" in last
