@@ -59,6 +59,13 @@ def _is_group_list(params) -> bool:
     return len(params) > 0 and all(isinstance(p, dict) for p in params)
 
 
+def saved_optimizer(state_dict) -> str:
+    """The optimizer name a state dict was saved from ("" if none); after ``np.load`` a 0-d array."""
+    name = state_dict.get("optimizer", "")
+    # str(ndarray) goes through NumPy's array printing: ~5 us a call
+    return name if isinstance(name, str) else str(np.asarray(name))
+
+
 class Optimizer:
     """Base class of every fastopt optimizer (see ``fastopt.registry``).
 
@@ -333,7 +340,7 @@ class Optimizer:
     def load_state_dict(self, state_dict) -> None:
         """Restore a ``state_dict()`` (or ``np.load`` of one) so that training resumes bit-identically."""
         sd = {k: state_dict[k] for k in state_dict}
-        name = str(np.asarray(sd.get("optimizer", "")))
+        name = saved_optimizer(sd)
         if name != self.spec.name:
             raise ValueError(f"state_dict is for optimizer {name!r}, not {self.spec.name!r}")
         entries = [e for es in self._entries for e in es]

@@ -445,6 +445,29 @@ def test_label_check_fast_path_accepts_what_check_classification_targets_accepts
         LogisticRegression(epochs=2).fit(X, np.where(labels, 0.25, 1.0))
 
 
+def test_plain_arrays_skip_validation_with_the_same_result():
+    """Plain float64 arrays take the short validation path; any other form of the same data
+    goes through validate_data: the same model, bit for bit, and the same predictions."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60, 4))
+    y = (X[:, 0] - X[:, 1] > 0).astype(np.float64)
+    assert models._plain(X, y) and not models._plain(X.tolist(), y)
+    assert not models._plain(np.asfortranarray(X), y) and not models._plain(X, y.tolist())
+    assert not models._plain(np.where(np.eye(60, 4) > 0, np.nan, X), y)
+    big = np.full((2, 2), 1e308)  # finite entries whose sum overflows: the long way
+    assert not models._plain(big)
+    assert_array_equal(models._validate_data(LinearRegression(), big), big)  # and accepted
+    for make, target in ((LogisticRegression, y), (LinearRegression, X @ np.arange(4.0))):
+        fast = make(epochs=3, random_state=0, tol=None).fit(X, target)
+        slow = make(epochs=3, random_state=0, tol=None).fit(X.tolist(), target.tolist())
+        assert fast.n_features_in_ == slow.n_features_in_ == 4
+        assert_array_equal(fast.coef_, slow.coef_)
+        assert_array_equal(fast.predict(X), slow.predict(X.tolist()))
+        fast.partial_fit(X[:10], target[:10])
+        slow.partial_fit(np.asfortranarray(X[:10]), list(target[:10]))
+        assert_array_equal(fast.coef_, slow.coef_)
+
+
 def test_int_random_state_seed_is_the_random_state_draw():
     """The per-int cache returns the draw check_random_state(int) makes, for any int type."""
     for seed in (0, 7, np.int64(7), np.int32(123456)):
