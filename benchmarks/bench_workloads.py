@@ -710,6 +710,16 @@ COLD_START = {
         fastopt.minimize(losses.logistic, np.zeros(20), jac=True, data=(X, y), batch_size=32,
                          options={"epochs": 1, "lr": 1e-3, "shuffle": False})
     """),
+    "first full-batch minimize, built-in loss": textwrap.dedent("""
+        import numpy as np
+        import fastopt
+        from fastopt import losses
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((20000, 50))
+        y = (rng.random(20000) < 0.5).astype(np.float64)
+        fastopt.minimize(losses.logistic, np.zeros(50), jac=True, data=(X, y),
+                         options={"epochs": 20, "lr": 0.1})
+    """),
 }
 # A user's per-example loss in a module of its own (njit(cache=True)), turned into
 # a batch objective by losses.per_example: its data-mode epoch is disk-cached too.

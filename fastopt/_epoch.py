@@ -97,6 +97,30 @@ def make_evaluate(fun, jac, mode):
     return evaluate
 
 
+def make_inline_evaluate(fun, n_args: int):
+    """``evaluate`` for a loss Numba inlines (``losses.INLINE_TWINS``): data (X, y), 0 or 1 args.
+
+    Spelled out: Numba does not inline a call with ``*args``.
+    """
+    if n_args == 0:
+        def evaluate(x, batch, args):
+            f, g = fun(x, batch[0], batch[1])
+            return float(f), g
+    else:
+        def evaluate(x, batch, args):
+            f, g = fun(x, batch[0], batch[1], args[0])
+            return float(f), g
+    return evaluate
+
+
+def _add_loss(fl, f, rows):
+    fl[LOSS_SUM] += f * rows
+
+
+def _noise_sigma(fl, t):
+    return np.sqrt(fl[NOISE_ETA] / (1.0 + t) ** fl[NOISE_GAMMA])
+
+
 def make_epoch(evaluate, kernel, prox, arity: int, wrap=lambda f: f):
     """The epoch: batches ``st[BATCH]`` .. ``st[N_BATCHES] - 1`` in the given row order.
 
@@ -104,9 +128,12 @@ def make_epoch(evaluate, kernel, prox, arity: int, wrap=lambda f: f):
     (``OptimizerSpec.prox``), run after each step when ``fl[L1] > 0``.
 
     ``wrap`` is applied to the helpers built here (``numba.njit`` for the
-    compiled flavour).
+    compiled flavour). The epoch's own float arithmetic lives in two of them,
+    compiled apart: an epoch that inlines a loss takes the loss's fast-math
+    flags, under which ``a += f * rows`` could fuse into an FMA.
     """
     batch_of, gather = (wrap(f) for f in make_batcher(arity))
+    add_loss, noise_sigma = wrap(_add_loss), wrap(_noise_sigma)
 
     def epoch(x, x_good, data, buffers, args, order, s, c, h, sched_kind, sched_params, skip,
               st, fl):
@@ -130,10 +157,10 @@ def make_epoch(evaluate, kernel, prox, arity: int, wrap=lambda f: f):
             copy_into(x_good, x)
             if fl[L2] > 0:
                 f += penalize(x, g, fl[L2], skip)
-            fl[LOSS_SUM] += f * (hi - lo)
+            add_loss(fl, f, hi - lo)
             t = st[IT]
             if fl[NOISE_ETA] > 0:  # annealed gradient noise, variance eta / (1 + t)^gamma
-                add_gaussian(g, np.sqrt(fl[NOISE_ETA] / (1.0 + t) ** fl[NOISE_GAMMA]))
+                add_gaussian(g, noise_sigma(fl, t))
             if fl[CLIP_VALUE] > 0 or fl[CLIP_NORM] > 0:
                 clip_gradient(g, fl[CLIP_VALUE], fl[CLIP_NORM])
             h[0] = eval_schedule(sched_kind, sched_params, t)

@@ -12,7 +12,8 @@ It is used only where that is sound: the objective (and ``jac``) are Numba
 functions compiled with ``cache=True`` (their owner accepted Numba's caching
 rules) and without ``parallel=True``; and nothing that calls a parallel
 function is saved, because such a library crashes when loaded back (numba
-issue #8578).
+issue #8578). A loop whose parallel region is its own (a built-in loss
+inlined into a training epoch) is saved like any cached parallel function.
 """
 
 from __future__ import annotations
@@ -118,9 +119,10 @@ def loop_key(fun, jac, mode: str, kernel=None) -> str:
 class _KeyedCache(FunctionCache):
     """Numba's FunctionCache, indexed by ``key`` instead of the closure's pickle."""
 
-    def __init__(self, py_func, key: str):
+    def __init__(self, py_func, key: str, own_parfors: bool = False):
         super().__init__(py_func)
         self._key = key
+        self._own_parfors = own_parfors
         # One index file per key, so that loops for different objectives do
         # not rewrite one shared index.
         self._cache_file = IndexDataCacheFile(
@@ -131,22 +133,26 @@ class _KeyedCache(FunctionCache):
         return sig, codegen.magic_tuple(), self._key
 
     def _save_overload(self, sig, data):
-        if "parfor_gufunc" in data.library.get_llvm_str():
+        if not self._own_parfors and "parfor_gufunc" in data.library.get_llvm_str():
             return  # numba issue #8578: would crash when loaded
         super()._save_overload(sig, data)
 
 
-def cache_loop(loop, fun, jac, mode: str, kernel=None):
+def cache_loop(loop, fun, jac, mode: str, kernel=None, own_parfors: bool = False):
     """Give ``loop`` (a fresh ``njit`` of a closure over fun/jac) the disk cache of its key.
 
     Returns ``loop``. It stays uncached when the objective's source cannot
     be stamped (a notebook cell, a deleted file) or Numba's cache cannot be
     set up (no writable cache directory, cache internals that differ).
+
+    ``own_parfors``: the loop's parallel regions are its own (a loss inlined
+    into it, nothing parallel called): saved like any cached ``parallel=True``
+    function. Otherwise a loop with a parallel region is not saved.
     """
     if not _config.CACHE:
         return loop
     try:
-        loop._cache = _KeyedCache(loop.py_func, loop_key(fun, jac, mode, kernel))
+        loop._cache = _KeyedCache(loop.py_func, loop_key(fun, jac, mode, kernel), own_parfors)
     except Exception:  # noqa: BLE001 - caching is an optimization, never a failure
         pass
     return loop

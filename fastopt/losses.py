@@ -52,7 +52,9 @@ PARALLEL_WORK = 1 << 17  # rows x outputs x features; measured in benchmarks/w2_
 BLOCK = 64
 BLOCK_BYTES = 16384
 
-_OPTS = dict(cache=CACHE, error_model="numpy", fastmath=FASTMATH)
+#: The losses' compile options; a function that inlines one (``INLINE_TWINS``) takes them too.
+INLINE_OPTIONS = dict(error_model="numpy", fastmath=FASTMATH)
+_OPTS = dict(cache=CACHE, **INLINE_OPTIONS)
 # The link functions below depend on the exact order of their float operations
 # (Cody-Waite reduction, rounding-error terms): no reassociation there.
 _EXACT = dict(cache=CACHE, error_model="numpy",
@@ -442,6 +444,36 @@ def _softmax_serial(w, X, Y, label_smoothing=0.0):
 #: public loss -> its serial twin
 SERIAL_TWINS = {squared: _squared_serial, logistic: _logistic_serial, huber: _huber_serial,
                 softmax: _softmax_serial}
+
+
+# Inline twins: the same code for Numba to inline (parallel chunks and all)
+# into a caller compiled with the losses' options, which then gives the same
+# bits as the public function. A compiled epoch over large batches inlines
+# one: its parallel region is then its own, and it can be disk-cached, which
+# it cannot while it calls the parallel loss (numba issue #8578).
+@njit(inline="always")
+def _squared_inline(w, X, y):
+    return _glm(w, X, y, SQUARED, 0.0)
+
+
+@njit(inline="always")
+def _logistic_inline(w, X, y):
+    return _glm(w, X, y, LOGISTIC, 0.0)
+
+
+@njit(inline="always")
+def _huber_inline(w, X, y, delta=1.0):
+    return _glm(w, X, y, HUBER, delta)
+
+
+@njit(inline="always")
+def _softmax_inline(w, X, Y, label_smoothing=0.0):
+    return _softmax(w, X, Y, label_smoothing)
+
+
+#: public loss -> its inline twin
+INLINE_TWINS = {squared: _squared_inline, logistic: _logistic_inline, huber: _huber_inline,
+                softmax: _softmax_inline}
 
 
 def one_hot(labels, k: int | None = None, dtype=np.float64) -> np.ndarray:

@@ -284,12 +284,13 @@ def _python_wrapper(loss):
 _PYTHON = {name: _python_wrapper(loss) for name, loss in _JITTED.items()}
 
 
-def _objective(name: str, method: str, steps: int, w: np.ndarray, batch_size: int):
+def _objective(name: str, method: str, steps: int, w: np.ndarray, batch_size: int,
+               n_args: int):
     """The jitted loss (compiled epochs) or its Python wrapper (Python epochs).
 
     Compiling the epoch loop costs seconds, once per loss and optimizer: per
-    process, or once per machine where Numba's disk cache keeps it (small
-    batches). Fits shorter than COMPILE_STEPS steps run the Python loop
+    process, or once per machine where Numba's disk cache keeps it (up to
+    ``fastopt.training``'s parallel_min parameters). Fits shorter than COMPILE_STEPS steps run the Python loop
     unless that cost is already paid (compiled in this process, or on disk),
     or this process has run COMPILE_STEPS Python-loop steps of the same loss
     and optimizer (many small fits, e.g. a grid search).
@@ -299,7 +300,7 @@ def _objective(name: str, method: str, steps: int, w: np.ndarray, batch_size: in
     jitted = _JITTED[name]
     key = (name, method)
     if (steps >= COMPILE_STEPS or _PYTHON_STEPS.get(key, 0) >= COMPILE_STEPS
-            or training.epoch_ready(jitted, method, 2, w, batch_size)):
+            or training.epoch_ready(jitted, method, 2, w, batch_size, n_args)):
         return jitted
     _PYTHON_STEPS[key] = _PYTHON_STEPS.get(key, 0) + steps
     return _PYTHON[name]
@@ -525,7 +526,7 @@ class _FastoptLinearModel(BaseEstimator):
                 options["disp"] = True
         monitor = _Monitor(None if early_stopping else tol, p["n_iter_no_change"], bar)
         steps = epochs * -(-n_train // min(size, n_train))
-        objective = _objective(loss, p["optimizer"], steps, w, min(size, n_train))
+        objective = _objective(loss, p["optimizer"], steps, w, min(size, n_train), len(args))
         try:
             res = minimize(objective, w, args=args, method=p["optimizer"], jac=True,
                            data=(X, T), batch_size=size, callback=monitor, options=options)

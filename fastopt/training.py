@@ -164,17 +164,19 @@ def _progress_bar(progress, total):
 _COMPILED: dict = {}
 
 
-def epoch_ready(fun, method: str, arity: int, x: np.ndarray, batch_size: int) -> bool:
-    """Whether the compiled epoch of ``fun`` (jac=True) runs without compiling first.
+def epoch_ready(fun, method: str, arity: int, x: np.ndarray, batch_size: int,
+                n_args: int = 0) -> bool:
+    """Whether the compiled epoch of ``fun`` (jac=True, ``n_args`` extra args) runs without
+    compiling first.
 
     True when this process has compiled it, or when Numba's disk cache holds
-    it (a serial epoch: small batches of a built-in or cacheable per_example
-    loss). Building the epoch's dispatcher to ask compiles nothing.
+    it (a built-in loss, or small batches of a cacheable per_example loss).
+    Building the epoch's dispatcher to ask compiles nothing.
     """
     from .registry import get_spec
 
     epoch, _ = _compiled_epoch(fun, True, "fun", get_spec(method), arity, x,
-                               batch_size * x.size, losses.serial_twin(fun))
+                               batch_size * x.size, losses.serial_twin(fun), n_args)
     if epoch.overloads:
         return True
     if epoch in _NOT_ON_DISK:  # asked before in this process: no file read per fit
@@ -188,27 +190,43 @@ def epoch_ready(fun, method: str, arity: int, x: np.ndarray, batch_size: int) ->
 _NOT_ON_DISK: set = set()  # epochs whose disk cache was empty when asked
 
 
-def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin):
-    """The njit epoch over (fun, jac), compiled once per process.
+def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, n_args):
+    """The njit epoch over (fun, jac), compiled once per process, or loaded from disk.
 
-    With small batches (``batch_work`` multiply-adds, below the losses'
-    PARALLEL_WORK) and few parameters, the loss (built-in, or a
-    ``losses.per_example`` objective) and the optimizer run as their serial
-    twins (the same bits): the epoch then holds no parallel code and is
-    disk-cached like minimize's loop, so a fresh process loads it instead of
-    compiling it (2-3 s). A per_example twin is cached only when the user's
-    example function is itself ``njit(cache=True)``; the key holds its code.
+    With few parameters (a serial optimizer kernel), the epoch is disk-cached
+    like minimize's loop, so a fresh process loads it instead of compiling it
+    (2-3 s), when nothing it calls is parallel (numba issue #8578):
+
+    * small batches (``batch_work`` multiply-adds, below the losses'
+      PARALLEL_WORK): the loss (built-in, or a ``losses.per_example``
+      objective) runs as its serial twin (the same bits). A per_example twin
+      is cached only when the user's example function is itself
+      ``njit(cache=True)``; the key holds its code.
+    * larger batches of a built-in loss (data (X, y), at most one extra arg):
+      the epoch inlines the loss (``losses.INLINE_TWINS``), parallel chunks
+      and all, and is compiled with the losses' options (the same bits).
+
     ``twin`` is ``losses.serial_twin(fun)``, or None.
     """
-    serial = (twin is not None and batch_work < PARALLEL_WORK
-              and x.size < parallel_min(x.dtype))
-    kernel = spec.serial_kernel if serial else spec.kernel
-    key = (fun, jac, mode, kernel, arity)
+    small_x = x.size < parallel_min(x.dtype)
+    serial = twin is not None and batch_work < PARALLEL_WORK and small_x
+    inline = (not serial and small_x and mode == "fun" and arity == 2 and n_args <= 1
+              and fun in losses.INLINE_TWINS)
+    kernel = spec.serial_kernel if serial or inline else spec.kernel
+    key = (fun, jac, mode, kernel, arity, n_args if inline else None)
     if key not in _COMPILED:
-        evaluate = njit(_epoch.make_evaluate(twin if serial else fun, jac, mode))
-        epoch = njit(_epoch.make_epoch(evaluate, kernel, spec.prox, arity, njit))
-        if serial and _loopcache.closure_cacheable(twin):
-            _loopcache.cache_loop(epoch, twin, None, f"{mode}, arity {arity}", kernel)
+        if inline:
+            cached = losses.INLINE_TWINS[fun]
+            evaluate = njit(inline="always")(_epoch.make_inline_evaluate(cached, n_args))
+            epoch = njit(parallel=True, **losses.INLINE_OPTIONS)(
+                _epoch.make_epoch(evaluate, kernel, spec.prox, arity, njit))
+            _loopcache.cache_loop(epoch, cached, None, f"inline, {n_args} args", kernel,
+                                  own_parfors=True)
+        else:
+            evaluate = njit(_epoch.make_evaluate(twin if serial else fun, jac, mode))
+            epoch = njit(_epoch.make_epoch(evaluate, kernel, spec.prox, arity, njit))
+            if serial and _loopcache.closure_cacheable(twin):
+                _loopcache.cache_loop(epoch, twin, None, f"{mode}, arity {arity}", kernel)
         _COMPILED[key] = (epoch, evaluate)
     return _COMPILED[key]
 
@@ -305,7 +323,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     twin = losses.serial_twin(fun) if mode == "fun" else None
     if compiled:
         batch_work = size * x.size  # >= the loss's rows x outputs x features
-        epoch, _ = _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin)
+        epoch, _ = _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, len(args))
     else:
         # the same Python evaluate as the validation below
         epoch = _epoch.make_epoch(validate, spec.kernel, spec.prox, arity)

@@ -690,11 +690,11 @@ def test_compiled_loop_matches_python_loop(monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(training, "epoch_ready", lambda *args: False)
         m.setattr(models, "_PYTHON_STEPS", {})
-        assert models._objective("logistic", "adam", 1, w, 64) is models._PYTHON["logistic"]
+        assert models._objective("logistic", "adam", 1, w, 64, 0) is models._PYTHON["logistic"]
         python = LogisticRegression(**params).fit(X, y)
     monkeypatch.setattr(models, "COMPILE_STEPS", 1)
     compiled = LogisticRegression(**params).fit(X, y)
-    assert models._objective("logistic", "adam", 1, w, 64) is models._JITTED["logistic"]
+    assert models._objective("logistic", "adam", 1, w, 64, 0) is models._JITTED["logistic"]
     assert_array_equal(compiled.coef_, python.coef_)
     assert_array_equal(compiled.loss_curve_, python.loss_curve_)
 
@@ -708,10 +708,10 @@ def test_many_small_fits_switch_to_the_compiled_loop(monkeypatch):
     monkeypatch.setattr(models, "_PYTHON_STEPS", {})
     monkeypatch.setattr(models, "COMPILE_STEPS", 50)
     w = np.zeros(4)
-    chosen = [models._objective("logistic", "adam", 20, w, 8) for _ in range(4)]
+    chosen = [models._objective("logistic", "adam", 20, w, 8, 0) for _ in range(4)]
     assert chosen == [models._PYTHON["logistic"]] * 3 + [models._JITTED["logistic"]]
-    assert models._objective("logistic", "sgd", 20, w, 8) is models._PYTHON["logistic"]
-    assert models._objective("squared", "adam", 50, w, 8) is models._JITTED["squared"]
+    assert models._objective("logistic", "sgd", 20, w, 8, 0) is models._PYTHON["logistic"]
+    assert models._objective("squared", "adam", 50, w, 8, 0) is models._JITTED["squared"]
 
 
 _DISK_EPOCH_CHILD = """
@@ -722,7 +722,7 @@ rng = np.random.default_rng(0)
 X = rng.standard_normal((300, 4)); y = (X[:, 0] + 0.5 * rng.standard_normal(300) > 0) * 1.0
 w = np.zeros(5)
 ready = training.epoch_ready(losses.logistic, "adam", 2, w, 32)
-chosen = models._objective("logistic", "adam", 30, w, 32) is models._JITTED["logistic"]
+chosen = models._objective("logistic", "adam", 30, w, 32, 0) is models._JITTED["logistic"]
 params = dict(epochs=3, batch_size=32, random_state=0, tol=None)
 fits = [models.LogisticRegression(**params).fit(X, y).coef_.tolist()]
 if sys.argv[1] == "first":  # a long fit: compiles the epoch, which Numba saves

@@ -547,17 +547,21 @@ from fastopt import losses
 T = importlib.import_module("fastopt.training")
 rng = np.random.default_rng(0)
 X = rng.standard_normal((500, 6)); y = (rng.random(500) < 0.5) * 1.0
+X = np.repeat(X, {repeat}, axis=0); y = np.repeat(y, {repeat})
 r = fastopt.minimize(losses.logistic, np.zeros(6), method="adam", jac=True, data=(X, y),
-                     batch_size=32, options={"epochs": 2, "seed": 3, "lr": 0.05})
+                     batch_size={batch}, options={{"epochs": 2, "seed": 3, "lr": 0.05}})
 (epoch, _), = T._COMPILED.values()
 print(json.dumps(dict(x=r.x.tolist(), hits=sum(epoch.stats.cache_hits.values()),
                       misses=sum(epoch.stats.cache_misses.values()))))
 """
 
 
-def test_epoch_of_a_builtin_loss_is_disk_cached(tmp_path):
-    """Small batches of a built-in loss: a fresh process loads the epoch from disk (the
-    loss's and the optimizer's serial twins inside), with the same result."""
+@pytest.mark.parametrize("batch, repeat", [(32, 1), (30_000, 50)])
+def test_epoch_of_a_builtin_loss_is_disk_cached(tmp_path, batch, repeat):
+    """A built-in loss: a fresh process loads the epoch from disk, with the same result.
+    Small batches: the loss's and the optimizer's serial twins inside; large ones (above
+    PARALLEL_WORK): the loss inlined, its parallel region the epoch's own. The second
+    process runs on one thread (the first on Numba's default): the same bits."""
     import json
     import os
     import subprocess
@@ -565,9 +569,11 @@ def test_epoch_of_a_builtin_loss_is_disk_cached(tmp_path):
 
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba_cache"))
     runs = []
-    for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", _EPOCH_CHILD], env=env, capture_output=True,
-                             text=True, timeout=600)
+    for threads in (None, "1"):
+        if threads:
+            env["NUMBA_NUM_THREADS"] = threads
+        out = subprocess.run([sys.executable, "-c", _EPOCH_CHILD.format(batch=batch, repeat=repeat)],
+                             env=env, capture_output=True, text=True, timeout=600)
         assert out.returncode == 0, out.stderr[-2000:]
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     assert (runs[0]["misses"], runs[0]["hits"]) == (1, 0)
@@ -663,23 +669,53 @@ def test_per_example_without_numba_cache_is_not_disk_cached(tmp_path):
         assert counts == (False, 1, 0)
 
 
-def test_large_batches_keep_the_parallel_loss():
-    """Above the losses' PARALLEL_WORK per batch, the epoch calls the parallel loss and
-    kernel (no disk cache); the result equals the Python loop's (over the same
-    compiled loss) bit for bit."""
+@pytest.mark.parametrize("loss, args, k", [(L.squared, (), 1), (L.logistic, (), 1),
+                                           (L.huber, (0.7,), 1), (L.softmax, (0.1,), 3)])
+def test_large_batches_inline_the_parallel_loss(loss, args, k):
+    """Above the losses' PARALLEL_WORK per batch (and below parallel_min parameters), the
+    epoch inlines the built-in loss, parallel chunks and all, and calls the serial kernel;
+    it can be disk-cached, and its result equals the Python loop's over the public loss
+    bit for bit: the same history, the same iterate."""
     import importlib
 
     T = importlib.import_module("fastopt.training")
     rng = np.random.default_rng(1)
     d = 40
-    bs = L.PARALLEL_WORK // d + 1
+    bs = L.PARALLEL_WORK // (d * k) + 1
     X = rng.standard_normal((bs + 100, d))
-    y = (rng.random(bs + 100) < 0.5) * 1.0
-    opts = {"epochs": 1, "shuffle": False, "lr": 0.01}
-    r = fastopt.minimize(L.logistic, np.zeros(d), method="adam", jac=True, data=(X, y),
+    if loss is L.softmax:
+        y = L.one_hot(rng.integers(0, k, bs + 100), k)
+    else:
+        y = (rng.random(bs + 100) < 0.5) * 1.0
+    w0 = np.zeros((d + 1) * k)  # with intercepts
+    opts = {"epochs": 2, "shuffle": False, "lr": 0.01}
+    r = fastopt.minimize(loss, w0, args=args, method="adam", jac=True, data=(X, y),
                          batch_size=bs, options=opts)
     spec = fastopt.registry.get_spec("adam")
-    assert (L.logistic, True, "fun", spec.kernel, 2) in T._COMPILED
+    epoch, _ = T._COMPILED[(loss, True, "fun", spec.serial_kernel, 2, len(args))]
+    assert type(epoch._cache).__name__ == "_KeyedCache" and epoch._cache._own_parfors
+    python = fastopt.minimize(lambda w, X, y, *a: loss(w, X, y, *a), w0, args=args,
+                              method="adam", jac=True, data=(X, y), batch_size=bs, options=opts)
+    assert np.array_equal(r.x, python.x) and np.array_equal(r.history, python.history)
+
+
+def test_many_parameters_keep_the_parallel_loss_and_kernel():
+    """From parallel_min parameters the kernel is the parallel one, which a cached epoch
+    must not call (numba issue #8578): the epoch calls the public loss, is compiled per
+    process, and gives the Python loop's bits."""
+    import importlib
+
+    T = importlib.import_module("fastopt.training")
+    d = fastopt._config.PARALLEL_MIN_F64
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((8, d))
+    y = (rng.random(8) < 0.5) * 1.0
+    opts = {"epochs": 2, "shuffle": False, "lr": 0.01}
+    r = fastopt.minimize(L.logistic, np.zeros(d), method="adam", jac=True, data=(X, y),
+                         batch_size=4, options=opts)
+    spec = fastopt.registry.get_spec("adam")
+    epoch, _ = T._COMPILED[(L.logistic, True, "fun", spec.kernel, 2, None)]
+    assert not hasattr(epoch, "_cache") or type(epoch._cache).__name__ != "_KeyedCache"
     python = fastopt.minimize(lambda w, X, y: L.logistic(w, X, y), np.zeros(d), method="adam",
-                              jac=True, data=(X, y), batch_size=bs, options=opts)
+                              jac=True, data=(X, y), batch_size=4, options=opts)
     assert np.array_equal(r.x, python.x)
