@@ -291,6 +291,10 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     n_batches = n // size if opts["drop_last"] else -(-n // size)
     if n_batches == 0:
         raise ValueError("options['drop_last'] with batch_size > rows leaves no batch")
+    # A full batch holds every row whatever their order: shuffling it would only
+    # reorder the loss's sum, at the price of a copy of the data each epoch
+    # (20,000 x 50, 20 epochs: 23 ms instead of 4).
+    shuffle = opts["shuffle"] and size < n
     early = opts["early_stopping"]
     early = validation_data is not None if early is None else v.flag("options['early_stopping']", early)
     if early and validation_data is None:
@@ -310,7 +314,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     kind, sched_params = (0, np.array([hyper["lr"]])) if schedule is None else schedule.encode()
     steps_before = opt._entries[0][0].step
 
-    gather = opts["shuffle"] or opts["input_noise"] > 0
+    gather = shuffle or opts["input_noise"] > 0
     buffers = tuple(np.empty((size,) + a.shape[1:], dtype=a.dtype) for a in data)
     st = np.array([steps_before, 0, 0, _loop.RUNNING, n, size, n_batches, int(gather)], dtype=np.int64)
     fl = np.array([0.0, opts["clip_value"] or 0.0, opts["clip_norm"] or 0.0, opts["l2"], opts["l1"],
@@ -353,7 +357,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     bar = _progress_bar(opts["progress"], opts["epochs"])
     try:
         for e in range(opts["epochs"]):
-            if opts["shuffle"]:
+            if shuffle:
                 order = rng.permutation(n).astype(np.int64, copy=False)
             st[_epoch.BATCH] = 0
             if opts["maxiter"] is not None:

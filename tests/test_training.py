@@ -719,3 +719,22 @@ def test_many_parameters_keep_the_parallel_loss_and_kernel():
     python = fastopt.minimize(lambda w, X, y: L.logistic(w, X, y), np.zeros(d), method="adam",
                               jac=True, data=(X, y), batch_size=4, options=opts)
     assert np.array_equal(r.x, python.x)
+
+
+def test_a_full_batch_is_not_shuffled():
+    """shuffle=True leaves a full batch alone (it holds every row either way): the same bits
+    as shuffle=False, in both loops; a smaller batch is shuffled."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 4))
+    y = (rng.random(300) < 0.5) * 1.0
+    runs = {}
+    for fun in (L.logistic, lambda w, X, y: L.logistic(w, X, y)):
+        for shuffle in (True, False):
+            for bs in (None, 300, 1000, 64):
+                r = fastopt.minimize(fun, np.zeros(4), jac=True, data=(X, y), batch_size=bs,
+                                     options={"epochs": 3, "shuffle": shuffle, "seed": 1})
+                runs[fun is L.logistic, shuffle, bs] = r.x
+    for compiled in (True, False):
+        for bs in (None, 300, 1000):
+            assert np.array_equal(runs[compiled, True, bs], runs[True, False, None])
+        assert not np.array_equal(runs[compiled, True, 64], runs[compiled, False, 64])
