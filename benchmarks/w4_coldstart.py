@@ -120,6 +120,19 @@ CASES = {
         _t2 = time.perf_counter()
         assert r.nit == 10000
         """, 1.5),
+    # Above FASTOPT_PARALLEL_MIN parameters the loop inlines the parallel kernel
+    # and is disk-cached too (it compiled in every process before the fifth session).
+    "user @njit(cache=True) rosenbrock in its module, N=100,000, 200 Adam steps": ("""
+        import numpy as np
+        import fastopt
+        sys.path.insert(0, @USER_DIR@)
+        from w4_user_objective import rosen
+        _t1 = time.perf_counter()
+        r = fastopt.minimize(rosen, np.where(np.arange(100000) % 2 == 0, -1.2, 1.0),
+                             method="adam", jac=True, options={"maxiter": 200, "gtol": 0})
+        _t2 = time.perf_counter()
+        assert r.nit == 200
+        """, None),
     "user @njit rosenbrock typed into -c (cannot be disk-cached)": ("""
         @ROSEN@
         import fastopt

@@ -1444,7 +1444,7 @@ import inspect
 import fastopt
 M = importlib.import_module("fastopt.minimize")
 from user_objective import fun
-r = fastopt.minimize(fun, np.zeros(3), method="adam", jac=True,
+r = fastopt.minimize(fun, np.zeros({size}), method="adam", jac=True,
                      options={{"maxiter": 300, "lr": 0.1, "gtol": 0}})
 (loop, _), = [v for k, v in M._COMPILED.items() if k[0] is fun]
 print(json.dumps(dict(x=r.x.tolist(), hits=sum(loop.stats.cache_hits.values()),
@@ -1452,29 +1452,49 @@ print(json.dumps(dict(x=r.x.tolist(), hits=sum(loop.stats.cache_hits.values()),
 """
 
 
-def _run_child(tmp_path, target):
+def _run_child(tmp_path, target, size=3):
     module, text = tmp_path / "user_objective.py", _USER_MODULE.format(target=target)
     if not module.exists() or module.read_text() != text:  # a rewrite is a change to Numba
         module.write_text(text)
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba_cache"))
-    out = subprocess.run([sys.executable, "-c", _CHILD.format(where=str(tmp_path))], env=env,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run([sys.executable, "-c", _CHILD.format(where=str(tmp_path), size=size)],
+                         env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_compiled_loop_is_disk_cached_for_a_cached_objective(tmp_path):
+@pytest.mark.parametrize("size", [3, 40_000])
+def test_compiled_loop_is_disk_cached_for_a_cached_objective(tmp_path, size):
     """A fresh process loads the loop of a ``cache=True`` objective from disk, with
-    the same result; an edited objective is a new loop, never stale code."""
-    first = _run_child(tmp_path, 1.0)
+    the same result; an edited objective is a new loop, never stale code. Above
+    parallel_min parameters the loop inlines the parallel kernel: cached as well."""
+    first = _run_child(tmp_path, 1.0, size)
     assert first["misses"] == 1 and first["hits"] == 0
-    again = _run_child(tmp_path, 1.0)
+    again = _run_child(tmp_path, 1.0, size)
     assert again["hits"] == 1 and again["misses"] == 0
     assert again["x"] == first["x"]
     np.testing.assert_allclose(first["x"], 1.0, atol=1e-6)
-    edited = _run_child(tmp_path, 2.0)  # the same file and function, new code
+    edited = _run_child(tmp_path, 2.0, size)  # the same file and function, new code
     assert edited["misses"] == 1 and edited["hits"] == 0
     np.testing.assert_allclose(edited["x"], 2.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", fastopt.METHODS)
+def test_inlined_parallel_kernel_gives_the_kernels_bits(method):
+    """Above parallel_min parameters a cached objective's loop inlines the parallel kernel
+    (compiled with the kernel's options): its iterates equal the Python loop's, which
+    calls the kernel itself, bit for bit; float64 and float32."""
+    for dtype in (np.float64, np.float32):
+        n = fastopt._config.parallel_min(dtype) + 3
+        x0 = np.where(np.arange(n) % 2 == 0, -1.2, 1.0).astype(dtype)
+        opts = {"maxiter": 4, "gtol": 0, "lr": 1e-3}
+        compiled = fastopt.minimize(P.rosenbrock, x0, method=method, jac=True, options=opts)
+        key = (P.rosenbrock, True, "fun", fastopt.registry.get_spec(method).inline_kernel)
+        assert MOD._COMPILED[key][0]._cache._own_parfors
+        python = fastopt.minimize(P.rosenbrock.py_func, x0, method=method, jac=True,
+                                  options=opts)
+        np.testing.assert_array_equal(compiled.x, python.x)
+        np.testing.assert_array_equal(compiled.history, python.history)
 
 
 def test_compiled_loop_not_disk_cached_without_objective_cache():
