@@ -1563,13 +1563,18 @@ def test_compiled_loop_without_a_source_file_stays_uncached(monkeypatch):
 
 
 def test_large_problem_uses_the_parallel_kernel():
-    """From parallel_min(float64) parameters the compiled loop calls the prange kernel."""
+    """From parallel_min(float64) parameters the compiled loop runs the prange kernel:
+    inlined for a disk-cached objective, called for one without Numba's cache."""
     from fastopt._config import parallel_min
 
     n = parallel_min(np.float64) + 1
-    res = fastopt.minimize(P.quadratic, np.ones(n), method="adam", jac=True,
-                           options={"maxiter": 5, "lr": 0.1, "gtol": 0})
-    assert (P.quadratic, True, "fun", REGISTRY["adam"].kernel) in MOD._COMPILED
+    opts = {"maxiter": 5, "lr": 0.1, "gtol": 0}
+    res = fastopt.minimize(P.quadratic, np.ones(n), method="adam", jac=True, options=opts)
+    assert (P.quadratic, True, "fun", REGISTRY["adam"].inline_kernel) in MOD._COMPILED
+    uncached = numba.njit(P.quadratic.py_func)
+    called = fastopt.minimize(uncached, np.ones(n), method="adam", jac=True, options=opts)
+    assert (uncached, True, "fun", REGISTRY["adam"].kernel) in MOD._COMPILED
     python = fastopt.minimize(P.quadratic.py_func, np.ones(n), method="adam", jac=True,
-                              options={"maxiter": 5, "lr": 0.1, "gtol": 0})
+                              options=opts)
     assert_same_result(res, python)
+    assert_same_result(called, python)
