@@ -277,6 +277,47 @@ def parts_table(lr, out, reps=7):
         for _ in range(k):
             a[:] = b
 
+    def fused(inplace):
+        """A floor, not fastopt: one hand-fused loop (Adam's math written out, bias
+        corrections as running products instead of pow, the finite/history/x_good
+        bookkeeping of minimize's loop), around the objective with its own gradient
+        array (``inplace=False``, as ``rosenbrock`` returns it) or one written in place."""
+        b1, b2, eps = 0.9, 0.999, 1e-8
+
+        @njit(error_model="numpy", fastmath={"nsz", "afn"})
+        def loop(x0, k, hist):
+            x = x0.copy()
+            n = x.size
+            m, v, x_good, gbuf = np.zeros(n), np.zeros(n), np.empty(n), np.empty(n)
+            p1, p2 = 1.0, 1.0
+            for it in range(k):
+                if inplace:
+                    f = _rosenbrock(x, gbuf)
+                    g = gbuf
+                else:
+                    f, g = rosenbrock(x)
+                gm = 0.0
+                for i in range(n):
+                    gm = max(gm, abs(g[i]))
+                if not (abs(f) < np.inf and gm < np.inf):
+                    break
+                for i in range(n):
+                    x_good[i] = x[i]
+                hist[it] = f
+                p1 *= b1
+                p2 *= b2
+                c2, step = 1.0 / np.sqrt(1.0 - p2), -lr / (1.0 - p1)
+                for i in range(n):
+                    mi = m[i] * b1 + (1.0 - b1) * g[i]
+                    vi = v[i] * b2 + (1.0 - b2) * g[i] * g[i]
+                    m[i], v[i] = mi, vi
+                    x[i] += step * mi / (np.sqrt(vi) * c2 + eps)
+            return x
+
+        return loop
+
+    fused_alloc, fused_inplace = fused(False), fused(True)
+
     out.append("\n### Per-iteration cost of the compiled path's pieces (ns, median of "
                f"{reps}; each piece in its own jitted loop)\n")
     out.append("| piece | " + " | ".join(f"N={n}" for n, _ in CASES) + " |")
@@ -295,7 +336,13 @@ def parts_table(lr, out, reps=7):
             "one beta ** t (libm pow)": lambda: p_pow(0.999, k),
             "grad_max_abs(g)": lambda: p_gmax(g, k),
             "x_good[:] = x": lambda: p_copy(g.copy(), x, k),
+            # as many iterations per call as the W3 case (the history array stays as small)
+            "floor: hand-fused loop, objective allocating its gradient": (
+                lambda: [fused_alloc(x, iters, hist) for _ in range(k // iters)]),
+            "floor: hand-fused loop, gradient written in place": (
+                lambda: [fused_inplace(x, iters, hist) for _ in range(k // iters)]),
         }
+        hist = np.empty(iters)
         run = make_fastopt(n, iters, lr)
         for f in pieces.values():
             f()
