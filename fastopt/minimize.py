@@ -20,8 +20,8 @@ from numba.core.registry import CPUDispatcher
 
 from . import _loop, _loopcache
 from . import _validation as v
-from ._config import KERNEL_OPTIONS, parallel_min
-from ._kernels import quiet_twin_compiles
+from ._config import parallel_min
+from ._kernels import INLINE_OPTIONS, inlinable, quiet_twin_compiles
 from .optimizers import CLASSES
 from .registry import METHODS, get_spec
 from .schedules import ReduceLROnPlateau, as_schedule
@@ -217,27 +217,23 @@ _COMPILED: dict = {}
 def _compiled_loop(fun, jac, mode, spec, x: np.ndarray):
     """The njit loop over (fun, jac) for the parameters ``x``, compiled once per process.
 
-    When the objective is itself disk-cached the loop is too: a fresh process
-    then loads it instead of compiling it (about 1 s). Below
-    ``parallel_min(x.dtype)`` it calls the kernel's serial twin (same bits);
-    above, it inlines the parallel kernel, compiled with the kernel's options
-    (same bits), since cached code that calls a parallel function crashes
-    when loaded back (numba issue #8578). An objective that is not cacheable
-    gets a loop calling the kernel, compiled once per process.
+    Below ``parallel_min(x.dtype)`` the kernel is its serial twin (same bits).
+    When the objective is itself disk-cached, the loop inlines the kernel
+    (``_kernels.inlinable``) and is disk-cached too: a fresh process then
+    loads it instead of compiling it (about 1 s). An objective that is not
+    cacheable gets a loop that calls the kernel, compiled once per process.
     """
     jac_fn = jac if mode == "callable" else None
     cached = _loopcache.cacheable(fun) and (jac_fn is None or _loopcache.cacheable(jac_fn))
-    serial = x.size < parallel_min(x.dtype)
-    inline = cached and not serial
-    kernel = spec.serial_kernel if serial else spec.inline_kernel if inline else spec.kernel
+    kernel = spec.serial_kernel if x.size < parallel_min(x.dtype) else spec.kernel
     key = (fun, jac, mode, kernel)
     if key not in _COMPILED:
         evaluate = njit(_loop.make_evaluate(fun, jac, mode))
-        options = {k: o for k, o in KERNEL_OPTIONS.items() if k != "cache"} if inline else {}
-        loop = njit(**options)(_loop.make_loop(evaluate, kernel, _loop.no_hook))
+        step = inlinable(kernel) if cached else kernel
+        loop = njit(**(INLINE_OPTIONS if cached else {}))(
+            _loop.make_loop(evaluate, step, _loop.no_hook))
         if cached:
-            _loopcache.cache_loop(loop, fun, jac_fn, f"{mode}, inline" if inline else mode,
-                                  spec.kernel if inline else kernel, own_parfors=inline)
+            _loopcache.cache_loop(loop, fun, jac_fn, f"{mode}, inline", kernel, own_parfors=True)
         _COMPILED[key] = (loop, evaluate)
     return _COMPILED[key]
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from numba import njit
-
 from . import _validation as v
 from ._kernels import adam, adaptive, sgd, sign
 from ._kernels.adam import adam_kernel, adamax_kernel, nadam_kernel, radam_kernel
@@ -85,20 +83,6 @@ class OptimizerSpec:
         return getattr(module, name[: -len("_kernel")] + "_serial")
 
     @property
-    def inline_kernel(self) -> Callable:
-        """The kernel itself (the same function, prange and all) for Numba to inline.
-
-        A compiled loop compiled with ``KERNEL_OPTIONS`` minus the cache that
-        inlines it gives the kernel's bits and holds the parallel region
-        itself: such a loop can be disk-cached where one that calls the
-        parallel kernel cannot (numba issue #8578).
-        """
-        kernel = _INLINE_KERNELS.get(self.name)
-        if kernel is None:
-            kernel = _INLINE_KERNELS[self.name] = njit(inline="always")(self.kernel.py_func)
-        return kernel
-
-    @property
     def prox(self) -> Callable:
         """The L1 proximal step after a step, ``prox(p, s, c, h, t, l1, skip)``.
 
@@ -115,7 +99,6 @@ class OptimizerSpec:
 
 
 _KERNEL_MODULES = {m.__name__: m for m in (adam, adaptive, sgd, sign)}
-_INLINE_KERNELS: dict = {}  # registry name -> OptimizerSpec.inline_kernel
 
 
 def _lr(default):

@@ -1489,7 +1489,7 @@ def test_inlined_parallel_kernel_gives_the_kernels_bits(method):
         x0 = np.where(np.arange(n) % 2 == 0, -1.2, 1.0).astype(dtype)
         opts = {"maxiter": 4, "gtol": 0, "lr": 1e-3}
         compiled = fastopt.minimize(P.rosenbrock, x0, method=method, jac=True, options=opts)
-        key = (P.rosenbrock, True, "fun", fastopt.registry.get_spec(method).inline_kernel)
+        key = (P.rosenbrock, True, "fun", fastopt.registry.get_spec(method).kernel)
         assert MOD._COMPILED[key][0]._cache._own_parfors
         python = fastopt.minimize(P.rosenbrock.py_func, x0, method=method, jac=True,
                                   options=opts)
@@ -1570,10 +1570,11 @@ def test_large_problem_uses_the_parallel_kernel():
     n = parallel_min(np.float64) + 1
     opts = {"maxiter": 5, "lr": 0.1, "gtol": 0}
     res = fastopt.minimize(P.quadratic, np.ones(n), method="adam", jac=True, options=opts)
-    assert (P.quadratic, True, "fun", REGISTRY["adam"].inline_kernel) in MOD._COMPILED
+    assert MOD._COMPILED[P.quadratic, True, "fun", REGISTRY["adam"].kernel][0]._cache._own_parfors
     uncached = numba.njit(P.quadratic.py_func)
     called = fastopt.minimize(uncached, np.ones(n), method="adam", jac=True, options=opts)
-    assert (uncached, True, "fun", REGISTRY["adam"].kernel) in MOD._COMPILED
+    assert not hasattr(MOD._COMPILED[uncached, True, "fun", REGISTRY["adam"].kernel][0]._cache,
+                       "_own_parfors")
     python = fastopt.minimize(P.quadratic.py_func, np.ones(n), method="adam", jac=True,
                               options=opts)
     assert_same_result(res, python)
