@@ -669,9 +669,11 @@ def test_per_example_without_numba_cache_is_not_disk_cached(tmp_path):
         assert counts == (False, 1, 0)
 
 
-@pytest.mark.parametrize("loss, args, k", [(L.squared, (), 1), (L.logistic, (), 1),
-                                           (L.huber, (0.7,), 1), (L.softmax, (0.1,), 3)])
-def test_large_batches_inline_the_parallel_loss(loss, args, k):
+@pytest.mark.parametrize("loss, args, k, dtype", [
+    (L.squared, (), 1, np.float64), (L.logistic, (), 1, np.float64),
+    (L.huber, (0.7,), 1, np.float64), (L.softmax, (0.1,), 3, np.float64),
+    (L.logistic, (), 1, np.float32)])
+def test_large_batches_inline_the_parallel_loss(loss, args, k, dtype):
     """Above the losses' PARALLEL_WORK per batch (and below parallel_min parameters), the
     epoch inlines the built-in loss, parallel chunks and all, and calls the serial kernel;
     it can be disk-cached, and its result equals the Python loop's over the public loss
@@ -682,12 +684,12 @@ def test_large_batches_inline_the_parallel_loss(loss, args, k):
     rng = np.random.default_rng(1)
     d = 40
     bs = L.PARALLEL_WORK // (d * k) + 1
-    X = rng.standard_normal((bs + 100, d))
+    X = rng.standard_normal((bs + 100, d)).astype(dtype)
     if loss is L.softmax:
         y = L.one_hot(rng.integers(0, k, bs + 100), k)
     else:
-        y = (rng.random(bs + 100) < 0.5) * 1.0
-    w0 = np.zeros((d + 1) * k)  # with intercepts
+        y = ((rng.random(bs + 100) < 0.5) * 1.0).astype(dtype)
+    w0 = np.zeros((d + 1) * k, dtype=dtype)  # with intercepts
     opts = {"epochs": 2, "shuffle": False, "lr": 0.01}
     r = fastopt.minimize(loss, w0, args=args, method="adam", jac=True, data=(X, y),
                          batch_size=bs, options=opts)
