@@ -288,12 +288,12 @@ def _objective(name: str, method: str, steps: int, w: np.ndarray, batch_size: in
                n_args: int):
     """The jitted loss (compiled epochs) or its Python wrapper (Python epochs).
 
-    Compiling the epoch loop costs seconds, once per loss and optimizer: per
-    process, or once per machine where Numba's disk cache keeps it (up to
-    ``fastopt.training``'s parallel_min parameters). Fits shorter than COMPILE_STEPS steps run the Python loop
-    unless that cost is already paid (compiled in this process, or on disk),
-    or this process has run COMPILE_STEPS Python-loop steps of the same loss
-    and optimizer (many small fits, e.g. a grid search).
+    Compiling the epoch loop costs seconds, once per loss and optimizer: once
+    per machine where Numba's disk cache keeps it (below FASTOPT_PARALLEL_MIN
+    parameters), else per process. Fits shorter than COMPILE_STEPS steps run
+    the Python loop unless that cost is already paid (compiled in this
+    process, or on disk), or this process has run COMPILE_STEPS Python-loop
+    steps of the same loss and optimizer (many small fits, e.g. a grid search).
     """
     from . import training
 

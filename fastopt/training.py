@@ -216,11 +216,11 @@ def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, n_args):
     key = (fun, jac, mode, kernel, arity, n_args if inline else None)
     if key not in _COMPILED:
         if inline:
-            cached = losses.INLINE_TWINS[fun]
-            evaluate = njit(inline="always")(_epoch.make_inline_evaluate(cached, n_args))
+            loss = losses.INLINE_TWINS[fun]
+            evaluate = njit(inline="always")(_epoch.make_inline_evaluate(loss, n_args))
             epoch = njit(parallel=True, **losses.INLINE_OPTIONS)(
                 _epoch.make_epoch(evaluate, kernel, spec.prox, arity, njit))
-            _loopcache.cache_loop(epoch, cached, None, f"inline, {n_args} args", kernel,
+            _loopcache.cache_loop(epoch, loss, None, f"inline, {n_args} args", kernel,
                                   own_parfors=True)
         else:
             evaluate = njit(_epoch.make_evaluate(twin if serial else fun, jac, mode))

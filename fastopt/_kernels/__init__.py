@@ -44,7 +44,7 @@ def inlinable(kernel):
 
     A loop compiled with ``INLINE_OPTIONS`` that inlines it gives the kernel's
     bits, and LLVM sees the update next to the loop's own code (the W3 loop at
-    N=2: 123 -> 108 ns per iteration). A kernel's prange region becomes the
+    N=2: 107 against 115 ns per iteration). A kernel's prange region becomes the
     loop's own: such a loop can be disk-cached, where one that calls the
     parallel kernel crashes when loaded back (numba issue #8578).
     """
