@@ -740,3 +740,24 @@ def test_a_full_batch_is_not_shuffled():
         for bs in (None, 300, 1000):
             assert np.array_equal(runs[compiled, True, bs], runs[True, False, None])
         assert not np.array_equal(runs[compiled, True, 64], runs[compiled, False, 64])
+
+
+def test_large_batch_epoch_with_every_option_matches_the_python_loop():
+    """The inlined-loss epoch (compiled with the losses' fast-math flags) runs the epoch's
+    own arithmetic apart: with L2, L1, clipping, gradient and input noise, shuffling and a
+    schedule it gives the Python loop's bits."""
+    rng = np.random.default_rng(7)
+    d = 30
+    bs = L.PARALLEL_WORK // d + 1
+    X = rng.standard_normal((2 * bs + 50, d))
+    y = (rng.random(2 * bs + 50) < 0.5) * 1.0
+    opts = {"epochs": 2, "seed": 4, "l2": 1e-2, "l1": 1e-3, "clip_norm": 0.5,
+            "grad_noise": 1e-3, "input_noise": 0.01, "penalty_skip": 1,
+            "lr": fastopt.schedules.CosineAnnealingLR(0.05, T_max=8)}
+    compiled = fastopt.minimize(L.logistic, np.zeros(d + 1), jac=True, data=(X, y),
+                                batch_size=bs, options=opts)
+    python = fastopt.minimize(lambda w, X, y: L.logistic(w, X, y), np.zeros(d + 1), jac=True,
+                              data=(X, y), batch_size=bs, options=opts)
+    assert compiled.nit == python.nit == 6
+    assert np.array_equal(compiled.x, python.x)
+    assert np.array_equal(compiled.history, python.history)
