@@ -358,14 +358,16 @@ def _plain(X, y="no_validation"):
     if not (type(X) is np.ndarray and X.dtype == np.float64 and X.ndim == 2
             and X.shape[0] >= 1 and X.shape[1] >= 1 and X.flags.c_contiguous):
         return False
-    if not (isinstance(y, str) and y == "no_validation"):
-        if not (type(y) is np.ndarray and y.ndim == 1 and y.shape[0] == X.shape[0]
-                and y.dtype.kind in "fiub"):
+    given_y = not (isinstance(y, str) and y == "no_validation")
+    if given_y and not (type(y) is np.ndarray and y.ndim == 1 and y.shape[0] == X.shape[0]
+                        and y.dtype.kind in "fiub"):
+        return False
+    # A finite sum means finite entries; an overflow to inf (or inf - inf) goes the
+    # long way, silently here: validate_data then says what it finds.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if given_y and y.dtype.kind == "f" and not np.isfinite(y.sum()):
             return False
-        if y.dtype.kind == "f" and not np.isfinite(y.sum()):
-            return False
-    # a finite sum means finite entries (an overflow to inf goes the long way)
-    return bool(np.isfinite(X.sum()))
+        return bool(np.isfinite(X.sum()))
 
 
 def _validate_data(est, X, y="no_validation", reset=True, **options):

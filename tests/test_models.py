@@ -455,7 +455,10 @@ def test_plain_arrays_skip_validation_with_the_same_result():
     assert not models._plain(np.asfortranarray(X), y) and not models._plain(X, y.tolist())
     assert not models._plain(np.where(np.eye(60, 4) > 0, np.nan, X), y)
     big = np.full((2, 2), 1e308)  # finite entries whose sum overflows: the long way
-    assert not models._plain(big)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no overflow warning on the way
+        assert not models._plain(big)
+        assert not models._plain(np.array([[np.inf, -np.inf]]))
     assert_array_equal(models._validate_data(LinearRegression(), big), big)  # and accepted
     for make, target in ((LogisticRegression, y), (LinearRegression, X @ np.arange(4.0))):
         fast = make(epochs=3, random_state=0, tol=None).fit(X, target)
