@@ -520,10 +520,12 @@ def per_example(example):
         ``batch(w, X, y) -> (mean loss, mean gradient)``, computed like the
         built-in losses: serial for small batches, otherwise in fixed chunks
         reduced in a fixed order (the same bits for any thread count). Like
-        a built-in loss it carries a serial twin (``batch.serial_twin``, the
-        same bits): when ``example`` is ``njit(cache=True)``, a data-mode
-        epoch over small batches is disk-cached, keyed by ``example``'s code
-        and source file, so a new process loads it instead of compiling it.
+        a built-in loss it carries a serial twin (``batch.serial_twin``) and
+        an inline twin (``batch.inline_twin``), with the same bits: when
+        ``example`` is ``njit(cache=True)``, a data-mode epoch over it (the
+        serial twin for small batches, the inline one for larger) is
+        disk-cached, keyed by ``example``'s code and source file, so a new
+        process loads it instead of compiling it.
     """
     from numba.core.registry import CPUDispatcher
 
@@ -554,8 +556,13 @@ def per_example(example):
     def batch_serial(w, X, y):
         return core(w, X, y, _reduce_rows_serial)
 
+    @njit(inline="always")  # as INLINE_TWINS, for a caller compiled with batch's options
+    def batch_inline(w, X, y):
+        return core(w, X, y, _reduce_rows)
+
     batch.__doc__ = f"Batch objective of the per-example loss {example.__name__}."
     batch.serial_twin = batch_serial
+    batch.inline_twin = batch_inline
     if _loopcache.closure_cacheable(batch_serial):  # example is njit(cache=True)
         _loopcache.cache_loop(batch_serial, batch_serial, None, "per_example twin")
     return batch
@@ -564,3 +571,12 @@ def per_example(example):
 def serial_twin(fun):
     """The serial twin of a built-in loss or of a ``per_example`` objective, else None."""
     return SERIAL_TWINS.get(fun) or getattr(fun, "serial_twin", None)
+
+
+def inline_twin(fun):
+    """(inline twin, the options its caller compiles with) of a built-in loss or of a
+    ``per_example`` objective, else None."""
+    if fun in INLINE_TWINS:
+        return INLINE_TWINS[fun], INLINE_OPTIONS
+    twin = getattr(fun, "inline_twin", None)
+    return None if twin is None else (twin, dict(error_model="numpy"))

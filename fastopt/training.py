@@ -202,26 +202,29 @@ def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, n_args):
       objective) runs as its serial twin (the same bits). A per_example twin
       is cached only when the user's example function is itself
       ``njit(cache=True)``; the key holds its code.
-    * larger batches of a built-in loss (data (X, y), at most one extra arg):
-      the epoch inlines the loss (``losses.INLINE_TWINS``), parallel chunks
-      and all, and is compiled with the losses' options (the same bits).
+    * larger batches of a built-in loss (data (X, y), at most one extra arg)
+      or of a per_example objective: the epoch inlines the loss
+      (``losses.inline_twin``), parallel chunks and all, and is compiled with
+      the loss's options (the same bits); a per_example one is cached on the
+      same condition as its serial twin.
 
     ``twin`` is ``losses.serial_twin(fun)``, or None.
     """
     small_x = x.size < parallel_min(x.dtype)
     serial = twin is not None and batch_work < PARALLEL_WORK and small_x
-    inline = (not serial and small_x and mode == "fun" and arity == 2 and n_args <= 1
-              and fun in losses.INLINE_TWINS)
+    inline = (None if serial or not small_x or mode != "fun" or arity != 2 or n_args > 1
+              else losses.inline_twin(fun))
     kernel = spec.serial_kernel if serial or inline else spec.kernel
     key = (fun, jac, mode, kernel, arity, n_args if inline else None)
     if key not in _COMPILED:
         if inline:
-            loss = losses.INLINE_TWINS[fun]
+            loss, options = inline
             evaluate = njit(inline="always")(_epoch.make_inline_evaluate(loss, n_args))
-            epoch = njit(parallel=True, **losses.INLINE_OPTIONS)(
+            epoch = njit(parallel=True, **options)(
                 _epoch.make_epoch(evaluate, kernel, spec.prox, arity, njit))
-            _loopcache.cache_loop(epoch, loss, None, f"inline, {n_args} args", kernel,
-                                  own_parfors=True)
+            if _loopcache.closure_cacheable(loss):  # a per_example over njit(cache=True)
+                _loopcache.cache_loop(epoch, loss, None, f"inline, {n_args} args", kernel,
+                                      own_parfors=True)
         else:
             evaluate = njit(_epoch.make_evaluate(twin if serial else fun, jac, mode))
             epoch = njit(_epoch.make_epoch(evaluate, kernel, spec.prox, arity, njit))

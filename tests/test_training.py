@@ -605,9 +605,10 @@ from user_example import squared_one
 T = importlib.import_module("fastopt.training")
 rng = np.random.default_rng(0)
 X = rng.standard_normal((500, 6)); y = X @ np.arange(6.0)
+X = np.repeat(X, {repeat}, axis=0); y = np.repeat(y, {repeat})
 batch = losses.per_example(squared_one)
-r = fastopt.minimize(batch, np.zeros(6), method="adam", jac=True, data=(X, y), batch_size=32,
-                     options={{"epochs": 2, "seed": 3, "lr": 0.05}})
+r = fastopt.minimize(batch, np.zeros(6), method="adam", jac=True, data=(X, y),
+                     batch_size={batch}, options={{"epochs": 2, "seed": 3, "lr": 0.05}})
 (epoch, _), = T._COMPILED.values()
 print(json.dumps(dict(x=r.x.tolist(), hits=sum(epoch.stats.cache_hits.values()),
                       misses=sum(epoch.stats.cache_misses.values()),
@@ -622,7 +623,7 @@ def _example_in_process(scale):
     return namespace["squared_one"]
 
 
-def _run_per_example_child(tmp_path, options, scale):
+def _run_per_example_child(tmp_path, options, scale, batch=32, repeat=1):
     """Write the user's module (rewritten only when its text changes), run a fresh process."""
     import json
     import os
@@ -636,8 +637,9 @@ def _run_per_example_child(tmp_path, options, scale):
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba_cache"))
-    out = subprocess.run([sys.executable, "-c", _PER_EXAMPLE_CHILD.format(folder=str(folder))],
-                         env=env, capture_output=True, text=True, timeout=600)
+    code = _PER_EXAMPLE_CHILD.format(folder=str(folder), batch=batch, repeat=repeat)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     res = json.loads(out.stdout.strip().splitlines()[-1])
     return (res["disk"], res["misses"], res["hits"]), res["x"]
@@ -661,6 +663,26 @@ def test_epoch_of_a_per_example_loss_is_disk_cached(tmp_path):
     assert res.x.tolist() == x
     edited, x_edited = _run_per_example_child(tmp_path, "cache=True", "2.0")
     assert edited == (True, 1, 0) and x_edited != x
+
+
+def test_large_batches_of_a_per_example_loss_inline_it_and_are_disk_cached(tmp_path):
+    """Above PARALLEL_WORK per batch a per_example objective's epoch inlines its parallel
+    batch function: a fresh process loads it when the example is njit(cache=True), with
+    the same result as the Python loop over the public batch function."""
+    first, x = _run_per_example_child(tmp_path, "cache=True", "1.0", batch=30_000, repeat=50)
+    again, x_again = _run_per_example_child(tmp_path, "cache=True", "1.0", batch=30_000,
+                                            repeat=50)
+    assert (first, again) == ((True, 1, 0), (True, 0, 1))
+    assert x == x_again
+    batch = L.per_example(_example_in_process("1.0"))
+    rng = np.random.default_rng(0)
+    X_ = np.repeat(rng.standard_normal((500, 6)), 50, axis=0)
+    res = fastopt.minimize(lambda w, X, y: batch(w, X, y), np.zeros(6), method="adam", jac=True,
+                           data=(X_, X_ @ np.arange(6.0)), batch_size=30_000,
+                           options={"epochs": 2, "seed": 3, "lr": 0.05})
+    assert res.x.tolist() == x
+    uncached, _ = _run_per_example_child(tmp_path, "", "1.0", batch=30_000, repeat=50)
+    assert uncached == (False, 1, 0)  # an example without Numba's cache: per process
 
 
 def test_per_example_without_numba_cache_is_not_disk_cached(tmp_path):
