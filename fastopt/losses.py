@@ -565,6 +565,8 @@ def per_example(example):
     batch.inline_twin = batch_inline
     if _loopcache.closure_cacheable(batch_serial):  # example is njit(cache=True)
         _loopcache.cache_loop(batch_serial, batch_serial, None, "per_example twin")
+        # its parallel region is its own (it calls only example): reloadable
+        _loopcache.cache_loop(batch, batch, None, "per_example batch", own_parfors=True)
     return batch
 
 

@@ -612,7 +612,9 @@ r = fastopt.minimize(batch, np.zeros(6), method="adam", jac=True, data=(X, y),
 (epoch, _), = T._COMPILED.values()
 print(json.dumps(dict(x=r.x.tolist(), hits=sum(epoch.stats.cache_hits.values()),
                       misses=sum(epoch.stats.cache_misses.values()),
-                      disk=type(epoch._cache).__name__ == "_KeyedCache")))
+                      disk=type(epoch._cache).__name__ == "_KeyedCache",
+                      batch=[sum(batch.stats.cache_hits.values()),
+                             sum(batch.stats.cache_misses.values())])))
 """
 
 
@@ -642,15 +644,16 @@ def _run_per_example_child(tmp_path, options, scale, batch=32, repeat=1):
                          timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     res = json.loads(out.stdout.strip().splitlines()[-1])
-    return (res["disk"], res["misses"], res["hits"]), res["x"]
+    # (disk, epoch misses, epoch hits), x, [hits, misses] of the public batch function
+    return (res["disk"], res["misses"], res["hits"]), res["x"], res["batch"]
 
 
 def test_epoch_of_a_per_example_loss_is_disk_cached(tmp_path):
     """A per_example objective over a user's njit(cache=True) function: small batches run
     its serial twin, and a fresh process loads the epoch from disk; an edited example
     function gets a new epoch."""
-    first, x = _run_per_example_child(tmp_path, "cache=True", "1.0")
-    again, x_again = _run_per_example_child(tmp_path, "cache=True", "1.0")
+    first, x, _ = _run_per_example_child(tmp_path, "cache=True", "1.0")
+    again, x_again, _ = _run_per_example_child(tmp_path, "cache=True", "1.0")
     assert (first, again) == ((True, 1, 0), (True, 0, 1))
     assert x == x_again
     # the same objective through the parallel batch function, in this process: same bits
@@ -661,17 +664,20 @@ def test_epoch_of_a_per_example_loss_is_disk_cached(tmp_path):
                            data=(X_, X_ @ np.arange(6.0)), batch_size=32,
                            options={"epochs": 2, "seed": 3, "lr": 0.05})
     assert res.x.tolist() == x
-    edited, x_edited = _run_per_example_child(tmp_path, "cache=True", "2.0")
+    edited, x_edited, _ = _run_per_example_child(tmp_path, "cache=True", "2.0")
     assert edited == (True, 1, 0) and x_edited != x
 
 
 def test_large_batches_of_a_per_example_loss_inline_it_and_are_disk_cached(tmp_path):
     """Above PARALLEL_WORK per batch a per_example objective's epoch inlines its parallel
     batch function: a fresh process loads it when the example is njit(cache=True), with
-    the same result as the Python loop over the public batch function."""
-    first, x = _run_per_example_child(tmp_path, "cache=True", "1.0", batch=30_000, repeat=50)
-    again, x_again = _run_per_example_child(tmp_path, "cache=True", "1.0", batch=30_000,
-                                            repeat=50)
+    the same result as the Python loop over the public batch function. The public batch
+    function (which checks the first batch from Python) is loaded from disk too."""
+    first, x, batch_first = _run_per_example_child(tmp_path, "cache=True", "1.0",
+                                                   batch=30_000, repeat=50)
+    again, x_again, batch_again = _run_per_example_child(tmp_path, "cache=True", "1.0",
+                                                         batch=30_000, repeat=50)
+    assert (batch_first, batch_again) == ([0, 1], [1, 0])
     assert (first, again) == ((True, 1, 0), (True, 0, 1))
     assert x == x_again
     batch = L.per_example(_example_in_process("1.0"))
@@ -681,13 +687,13 @@ def test_large_batches_of_a_per_example_loss_inline_it_and_are_disk_cached(tmp_p
                            data=(X_, X_ @ np.arange(6.0)), batch_size=30_000,
                            options={"epochs": 2, "seed": 3, "lr": 0.05})
     assert res.x.tolist() == x
-    uncached, _ = _run_per_example_child(tmp_path, "", "1.0", batch=30_000, repeat=50)
+    uncached, _, _ = _run_per_example_child(tmp_path, "", "1.0", batch=30_000, repeat=50)
     assert uncached == (False, 1, 0)  # an example without Numba's cache: per process
 
 
 def test_per_example_without_numba_cache_is_not_disk_cached(tmp_path):
     for _ in range(2):  # compiled in each process, never given a disk cache
-        counts, _ = _run_per_example_child(tmp_path, "", "1.0")
+        counts, _, _ = _run_per_example_child(tmp_path, "", "1.0")
         assert counts == (False, 1, 0)
 
 
