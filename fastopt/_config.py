@@ -63,6 +63,16 @@ def parallel_min(dtype) -> int:
 
     return PARALLEL_MIN_F64 if np.dtype(dtype).itemsize == 8 else PARALLEL_MIN
 
+def compile_options(dispatcher) -> dict:
+    """The options ``dispatcher`` was compiled with that shape its code.
+
+    A function that inlines its source (a kernel, a loss) and is compiled
+    with these gives its bits.
+    """
+    return {k: v for k, v in dispatcher.targetoptions.items()
+            if k in ("parallel", "error_model", "fastmath")}
+
+
 CACHE = _flag("FASTOPT_CACHE", True)
 FAST_EXIT = _flag("FASTOPT_FAST_EXIT", True)
 

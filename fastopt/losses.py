@@ -52,9 +52,7 @@ PARALLEL_WORK = 1 << 17  # rows x outputs x features; measured in benchmarks/w2_
 BLOCK = 64
 BLOCK_BYTES = 16384
 
-#: The losses' compile options; a function that inlines one (``INLINE_TWINS``) takes them too.
-INLINE_OPTIONS = dict(error_model="numpy", fastmath=FASTMATH)
-_OPTS = dict(cache=CACHE, **INLINE_OPTIONS)
+_OPTS = dict(cache=CACHE, error_model="numpy", fastmath=FASTMATH)
 # The link functions below depend on the exact order of their float operations
 # (Cody-Waite reduction, rounding-error terms): no reassociation there.
 _EXACT = dict(cache=CACHE, error_model="numpy",
@@ -556,7 +554,7 @@ def per_example(example):
     def batch_serial(w, X, y):
         return core(w, X, y, _reduce_rows_serial)
 
-    @njit(inline="always")  # as INLINE_TWINS, for a caller compiled with batch's options
+    @njit(inline="always")  # as INLINE_TWINS
     def batch_inline(w, X, y):
         return core(w, X, y, _reduce_rows)
 
@@ -576,9 +574,9 @@ def serial_twin(fun):
 
 
 def inline_twin(fun):
-    """(inline twin, the options its caller compiles with) of a built-in loss or of a
-    ``per_example`` objective, else None."""
-    if fun in INLINE_TWINS:
-        return INLINE_TWINS[fun], INLINE_OPTIONS
-    twin = getattr(fun, "inline_twin", None)
-    return None if twin is None else (twin, dict(error_model="numpy"))
+    """The inline twin of a built-in loss or of a ``per_example`` objective, else None.
+
+    A caller that inlines it and is compiled with ``fun``'s own options
+    (``_config.compile_options(fun)``) gives ``fun``'s bits.
+    """
+    return INLINE_TWINS.get(fun) or getattr(fun, "inline_twin", None)

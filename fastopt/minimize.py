@@ -20,8 +20,8 @@ from numba.core.registry import CPUDispatcher
 
 from . import _loop, _loopcache
 from . import _validation as v
-from ._config import parallel_min
-from ._kernels import INLINE_OPTIONS, inlinable, quiet_twin_compiles
+from ._config import compile_options, parallel_min
+from ._kernels import inlinable, quiet_twin_compiles
 from .optimizers import CLASSES
 from .registry import METHODS, get_spec
 from .schedules import ReduceLROnPlateau, as_schedule
@@ -230,7 +230,7 @@ def _compiled_loop(fun, jac, mode, spec, x: np.ndarray):
     if key not in _COMPILED:
         evaluate = njit(_loop.make_evaluate(fun, jac, mode))
         step = inlinable(kernel) if cached else kernel
-        loop = njit(**(INLINE_OPTIONS if cached else {}))(
+        loop = njit(**(compile_options(kernel) if cached else {}))(
             _loop.make_loop(evaluate, step, _loop.no_hook))
         if cached:
             _loopcache.cache_loop(loop, fun, jac_fn, f"{mode}, inline", kernel, own_parfors=True)

@@ -20,7 +20,7 @@ from numba.core.registry import CPUDispatcher
 from . import _epoch, _loop, _loopcache
 from . import _validation as v
 from . import losses
-from ._config import CACHE, parallel_min
+from ._config import CACHE, compile_options, parallel_min
 from ._kernels import quiet_twin_compiles
 from .losses import PARALLEL_WORK
 from .optimizers import CLASSES
@@ -217,13 +217,12 @@ def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, n_args):
     kernel = spec.serial_kernel if serial or inline else spec.kernel
     key = (fun, jac, mode, kernel, arity, n_args if inline else None)
     if key not in _COMPILED:
-        if inline:
-            loss, options = inline
-            evaluate = njit(inline="always")(_epoch.make_inline_evaluate(loss, n_args))
-            epoch = njit(parallel=True, **options)(
+        if inline:  # the loss's inline twin, inside an epoch compiled with the loss's options
+            evaluate = njit(inline="always")(_epoch.make_inline_evaluate(inline, n_args))
+            epoch = njit(**compile_options(fun))(
                 _epoch.make_epoch(evaluate, kernel, spec.prox, arity, njit))
-            if _loopcache.closure_cacheable(loss):  # a per_example over njit(cache=True)
-                _loopcache.cache_loop(epoch, loss, None, f"inline, {n_args} args", kernel,
+            if _loopcache.closure_cacheable(inline):  # a per_example over njit(cache=True)
+                _loopcache.cache_loop(epoch, inline, None, f"inline, {n_args} args", kernel,
                                       own_parfors=True)
         else:
             evaluate = njit(_epoch.make_evaluate(twin if serial else fun, jac, mode))

@@ -32,18 +32,14 @@ import warnings
 from numba import njit
 from numba.core.errors import NumbaPerformanceWarning
 
-from .._config import KERNEL_OPTIONS
-
-#: Options of a compiled loop that inlines a kernel (``inlinable``): the kernels' own.
-INLINE_OPTIONS = {k: v for k, v in KERNEL_OPTIONS.items() if k != "cache"}
 _INLINABLE: dict = {}
 
 
 def inlinable(kernel):
     """``kernel`` (a kernel or its serial twin: the same function) for Numba to inline.
 
-    A loop compiled with ``INLINE_OPTIONS`` that inlines it gives the kernel's
-    bits, and LLVM sees the update next to the loop's own code (the W3 loop at
+    A loop compiled with the kernel's options (``_config.compile_options``)
+    that inlines it gives the kernel's bits, and LLVM sees the update next to the loop's own code (the W3 loop at
     N=2: 107 against 115 ns per iteration). A kernel's prange region becomes the
     loop's own: such a loop can be disk-cached, where one that calls the
     parallel kernel crashes when loaded back (numba issue #8578).
@@ -61,7 +57,7 @@ def quiet_twin_compiles():
     They (the kernels' and the losses') are compiled with parallel=True and no
     prange on purpose (see ``_config.SERIAL_OPTIONS``), which Numba reports as
     a missed parallelization; so are the minimize loops that inline a serial
-    twin (``INLINE_OPTIONS``). Only that warning, only for those files.
+    twin (``inlinable``). Only that warning, only for those files.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings(
