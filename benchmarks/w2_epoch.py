@@ -2,7 +2,7 @@
 """W2 of PERFORMANCE.md: one training epoch of logistic regression, fastopt against its peers.
 
     python benchmarks/w2_epoch.py [--quick] [--rounds R] [--skip-threads] [--breakdown]
-                                  [--threshold] [--markdown FILE]
+                                  [--threshold] [--coop] [--markdown FILE]
 
 In ONE process, interleaved over rounds (median per implementation), one
 epoch of mini-batch Adam (lr 1e-3, betas (0.9, 0.999), eps 1e-8, no
@@ -40,6 +40,9 @@ NUMBA_NUM_THREADS=1 and =2 alternated over rounds: the time ratio (target
              ``losses.PARALLEL_WORK`` forced to 1 (always parallel) or to
              2**62 (always serial), 2 threads, Numba cache off: whether
              parallelism pays at each size (the base for PARALLEL_WORK).
+--coop       the cooperative epoch (helper threads share each batch's
+             chunks, ``fastopt._coop``) against the serial epoch on the same
+             batches, from 64 to 1024 rows: the base for ``losses.CHUNK_WORK``.
 
 Machines are noisy: read the ratios (same process, interleaved rounds).
 """
@@ -362,6 +365,48 @@ def threshold_table(rounds, out, n=200_000, d=100, sizes=(256, 1024, 4096), reps
         out.append(f"| {bs} | {bs * d:,} | {s:.4f} | {p:.4f} | {s / p:.2f}x |")
 
 
+def coop_table(rounds, out, cases=((200_000, 100, (64, 128, 256, 512, 1024)),
+                                    (100_000, 20, (256, 1024)))):
+    """The cooperative epoch (batches from losses.CHUNK_WORK to PARALLEL_WORK) against the
+    serial one on the same batches, in this process, interleaved: the base of CHUNK_WORK."""
+    import fastopt
+    from fastopt import losses
+
+    def runner(X, y, bs, serial):
+        def run():
+            saved = losses.CHUNK_WORK
+            if serial:  # read in Python when the epoch is chosen: the serial epoch
+                losses.CHUNK_WORK = 2 ** 62
+            try:
+                return fastopt.minimize(losses.logistic, np.zeros(X.shape[1]), method="adam",
+                                        jac=True, data=(X, y), batch_size=bs,
+                                        options={"epochs": 1, "lr": LR, "shuffle": False}).time
+            finally:
+                losses.CHUNK_WORK = saved
+        return run
+
+    out.append(f"\n### Cooperative vs serial epoch (compiled epoch time, median of {rounds} "
+               f"interleaved rounds, CHUNK_WORK = {losses.CHUNK_WORK:,})\n")
+    out.append("| data | batch | work (rows x d) | serial ms | cooperative ms | speed-up |")
+    out.append("|---|---|---|---|---|---|")
+    for n, d, sizes in cases:
+        X, y = make_data(n, d)
+        for bs in sizes:
+            if bs * d >= losses.PARALLEL_WORK:
+                continue
+            runs = {"serial": runner(X, y, bs, True), "coop": runner(X, y, bs, False)}
+            for r in runs.values():
+                r()
+            res = {k: [] for k in runs}
+            for _ in range(rounds):
+                for k, r in runs.items():
+                    res[k].append(r())
+            s, c = statistics.median(res["serial"]), statistics.median(res["coop"])
+            note = "" if bs * d >= losses.CHUNK_WORK else " (below CHUNK_WORK: both serial)"
+            out.append(f"| {n:,} x {d} | {bs} | {bs * d:,}{note} | {s * 1e3:.2f} | {c * 1e3:.2f} "
+                       f"| {s / c:.2f}x |")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer rounds")
@@ -369,6 +414,7 @@ def main(argv=None):
     ap.add_argument("--skip-threads", action="store_true")
     ap.add_argument("--breakdown", action="store_true")
     ap.add_argument("--threshold", action="store_true")
+    ap.add_argument("--coop", action="store_true")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the tables here")
     args = ap.parse_args(argv)
     rounds = args.rounds or (5 if args.quick else 15)
@@ -385,6 +431,8 @@ def main(argv=None):
         breakdown(rounds, out)
     if args.threshold:
         threshold_table(2 if args.quick else 4, out)
+    if args.coop:
+        coop_table(rounds, out)
     text = "\n".join(out)
     print(text)
     if args.markdown:

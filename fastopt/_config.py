@@ -76,6 +76,13 @@ def compile_options(dispatcher) -> dict:
 CACHE = _flag("FASTOPT_CACHE", True)
 FAST_EXIT = _flag("FASTOPT_FAST_EXIT", True)
 
+# Options of helpers whose float arithmetic must round the same wherever they
+# are called from. fastmath is stated: left unset, Numba compiles a helper
+# first called from a function with fast-math flags (an epoch that inlines a
+# loss) under that function's flags, and its bits then depend on which caller
+# compiled it first.
+STRICT = dict(cache=CACHE, error_model="numpy", fastmath=False)
+
 # Options for every optimizer kernel. error_model="numpy" drops the
 # zero-division branch that blocks vectorization of the update loops.
 KERNEL_OPTIONS = dict(cache=CACHE, parallel=True, error_model="numpy", fastmath=KERNEL_FASTMATH)

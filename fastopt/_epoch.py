@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._config import CACHE
+from ._config import CACHE, STRICT
 from ._loop import NONFINITE, clip_gradient, copy_into, grad_max_abs
 from .schedules import eval_schedule
 
@@ -31,7 +31,7 @@ def seed_noise(seed):
     np.random.seed(seed)
 
 
-@njit(cache=CACHE)
+@njit(**STRICT)
 def add_gaussian(a, sigma):
     """a += sigma * N(0, 1), elementwise, in place (any shape, C-contiguous)."""
     flat = a.reshape(-1)
@@ -50,7 +50,7 @@ def take_rows(a, order, lo, hi, out):
             dst[j, k] = src[r, k]
 
 
-@njit(cache=CACHE, error_model="numpy")
+@njit(**STRICT)
 def penalize(x, g, l2, skip):
     """Add (l2 / 2) ||x||^2 (all but the last ``skip`` entries) to the loss and its gradient."""
     total = 0.0
@@ -60,10 +60,16 @@ def penalize(x, g, l2, skip):
     return 0.5 * l2 * total
 
 
-def make_batcher(arity: int):
-    """``batch(arrays, lo, hi)``: the tuple of row slices (views) of 1 to 4 arrays."""
+def make_batcher(arity: int, bounds: bool = False):
+    """``batch(arrays, lo, hi)``: the tuple of row slices (views) of 1 to 4 arrays.
+
+    With ``bounds`` (2 arrays): ``(X, y, lo, hi)``, the arrays whole, for an
+    ``evaluate`` that shares the rows with other threads (``_coop``).
+    """
 
     def batch(arrays, lo, hi):
+        if bounds:
+            return (arrays[0], arrays[1], lo, hi)
         if arity == 1:
             return (arrays[0][lo:hi],)
         if arity == 2:
@@ -121,19 +127,33 @@ def _noise_sigma(fl, t):
     return np.sqrt(fl[NOISE_ETA] / (1.0 + t) ** fl[NOISE_GAMMA])
 
 
-def make_epoch(evaluate, kernel, prox, arity: int, wrap=lambda f: f):
+# Their compiled flavour (``_config.STRICT``: under an inlined loss's flags
+# ``a += f * rows`` became an FMA, unlike in the Python loop).
+_add_loss_jit = njit(**STRICT)(_add_loss)
+_noise_sigma_jit = njit(**STRICT)(_noise_sigma)
+
+
+def _same(f):
+    return f
+
+
+def make_epoch(evaluate, kernel, prox, arity: int, wrap=_same, bounds: bool = False):
     """The epoch: batches ``st[BATCH]`` .. ``st[N_BATCHES] - 1`` in the given row order.
 
     ``kernel`` steps the optimizer; ``prox`` is its L1 proximal step
     (``OptimizerSpec.prox``), run after each step when ``fl[L1] > 0``.
 
     ``wrap`` is applied to the helpers built here (``numba.njit`` for the
-    compiled flavour). The epoch's own float arithmetic lives in two of them,
-    compiled apart: an epoch that inlines a loss takes the loss's fast-math
-    flags, under which ``a += f * rows`` could fuse into an FMA.
+    compiled flavour). The epoch's own float arithmetic lives in two
+    helpers compiled apart without fast-math: an epoch that inlines a loss
+    takes the loss's flags, under which ``a += f * rows`` could fuse into an FMA.
+
+    ``bounds``: ``evaluate`` gets ``(X, y, lo, hi)`` instead of row views
+    (``make_batcher``); not with input noise, which needs the views.
     """
-    batch_of, gather = (wrap(f) for f in make_batcher(arity))
-    add_loss, noise_sigma = wrap(_add_loss), wrap(_noise_sigma)
+    batch_of, gather = (wrap(f) for f in make_batcher(arity, bounds))
+    add_loss, noise_sigma = ((_add_loss, _noise_sigma) if wrap is _same
+                             else (_add_loss_jit, _noise_sigma_jit))
 
     def epoch(x, x_good, data, buffers, args, order, s, c, h, sched_kind, sched_params, skip,
               st, fl):

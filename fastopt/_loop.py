@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from ._config import CACHE
+from ._config import CACHE, STRICT
 from ._kernels._common import float_bits, float_from_bits
 from .schedules import CONSTANT, eval_schedule
 
@@ -64,7 +64,7 @@ def _max_abs_impl(g):
     return loop
 
 
-@njit(cache=CACHE, error_model="numpy")
+@njit(**STRICT)
 def grad_max_abs(g):
     """max |g_i|, or NaN when any entry is NaN or infinite."""
     return _max_abs(g)
@@ -84,7 +84,7 @@ def copy_into(dst, src):
         dst[i] = src[i]
 
 
-@njit(cache=CACHE, error_model="numpy")
+@njit(**STRICT)
 def clip_gradient(g, clip_value, clip_norm):
     """Clip in place: each entry to [-clip_value, clip_value], then the L2 norm (torch's rule)."""
     if clip_value > 0:

@@ -23,11 +23,13 @@ vectorized loop over the block instead of per-row calls into libm. Its exp
 and log1p are branch-free polynomial versions written here, within 1 ulp of
 libm's (fdlibm's log1p method, a degree-13 exp after Cody-Waite reduction).
 
-Determinism: a batch of at least ``PARALLEL_WORK`` multiply-adds is split
+Determinism: a batch of at least ``CHUNK_WORK`` multiply-adds is split
 into ``NCHUNKS`` fixed chunks, each summed into its own buffer on whichever
 thread runs it, and the buffers are added in chunk order. The result is the
-same bits for any number of threads. Smaller batches run serially, where a
-thread launch would cost more than it saves.
+same bits for any number of threads. The chunks run in parallel from
+``PARALLEL_WORK`` (below it a thread launch costs more than it saves), or,
+inside a compiled training epoch, shared with a helper thread that waits
+for them (``fastopt._coop``). Batches under ``CHUNK_WORK`` are one serial pass.
 """
 
 from __future__ import annotations
@@ -36,14 +38,19 @@ import numpy as np
 from numba import njit, prange
 
 from . import _loopcache
-from ._config import CACHE, FASTMATH
+from ._config import CACHE, FASTMATH, STRICT
 from ._kernels._common import float_from_bits
 
 __all__ = ["squared", "logistic", "huber", "softmax", "one_hot", "per_example", "NCHUNKS",
-           "PARALLEL_WORK"]
+           "CHUNK_WORK", "PARALLEL_WORK"]
 
 NCHUNKS = 8
 PARALLEL_WORK = 1 << 17  # rows x outputs x features; measured in benchmarks/w2_epoch.py
+# From this much work a batch is summed in NCHUNKS chunks even when serial, so
+# that a compiled epoch can share them with a helper thread (``_coop``) and
+# keep the bits (W2 on 2 cores: batch 256 x 100 features gains, 128 x 100
+# does not; benchmarks/w2_epoch.py --coop).
+CHUNK_WORK = 1 << 14
 # Rows per block (a multiple of 8, at most BLOCK): the block's rows are read
 # twice, once for their linear outputs and once for the gradient, the second
 # time from L1 cache when the block is about BLOCK_BYTES. A larger block makes
@@ -143,9 +150,15 @@ def _link_block(kind, z, y, m, delta, loss):
             z[r] = res if quad else (delta if res > 0 else -delta)
 
 
-@njit(inline="always")
+@njit(**_OPTS)
 def _glm_rows(lo, hi, grad, args):
     """Add the rows lo..hi-1 to ``grad``; return their summed loss.
+
+    Compiled on its own, not inlined (so is ``_softmax_rows``): every
+    function that sums rows (the loss, its twins, a cooperative epoch's
+    threads) then runs the same machine code on them, and gets the same bits.
+    Inlined, the loss sum's vectorized reduction was compiled differently
+    in different callers.
 
     Rows go in blocks (8 to BLOCK rows, about BLOCK_BYTES of ``X``): the
     linear outputs of the block (one pass over each row), the link of the
@@ -207,32 +220,63 @@ def _glm_rows(lo, hi, grad, args):
 
 
 @njit(inline="always")
-def _chunks_parallel(rows, n, bufs, sums, args):
-    for c in prange(NCHUNKS):
-        _chunk(rows, n, c, bufs, sums, args)
+def _chunks_parallel(rows, n, work, bufs, sums, args, ctx):
+    if work < PARALLEL_WORK:  # a thread launch would cost more than it saves
+        _chunks_serial(rows, n, work, bufs, sums, args, ctx)
+    else:
+        for c in prange(NCHUNKS):
+            sums[c] = _chunk_sum(rows, n, c, bufs[c], args)
 
 
 @njit(inline="always")
-def _chunks_serial(rows, n, bufs, sums, args):
+def _chunks_serial(rows, n, work, bufs, sums, args, ctx):
     for c in range(NCHUNKS):
-        _chunk(rows, n, c, bufs, sums, args)
+        sums[c] = _chunk_sum(rows, n, c, bufs[c], args)
 
 
 @njit(inline="always")
-def _chunk(rows, n, c, bufs, sums, args):
-    buf = bufs[c]
+def _chunk_sum(rows, n, c, buf, args):
+    """Chunk ``c`` of rows 0..n-1 (of NCHUNKS fixed ones) into the zeroed ``buf``; its loss sum."""
     for j in range(buf.size):
         buf[j] = 0
-    sums[c] = rows(c * n // NCHUNKS, (c + 1) * n // NCHUNKS, buf, args)
+    return rows(c * n // NCHUNKS, (c + 1) * n // NCHUNKS, buf, args)
+
+
+@njit(**STRICT)
+def _combine(bufs, sums, grad):
+    """grad += the chunks' buffers, in chunk order; the chunks' loss sum, in chunk order.
+
+    Without fast-math (``_config.STRICT``): under the losses' flags LLVM
+    regrouped the eight sums differently in different functions holding
+    them (the loss, its twins, a cooperative epoch), and their bits differed.
+    """
+    total = 0.0
+    for c in range(NCHUNKS):
+        total += sums[c]
+        for j in range(grad.size):
+            grad[j] += bufs[c, j]
+    return total
+
+
+@njit(**STRICT)
+def _mean(total, grad, n):
+    """grad /= n in place; total / n (as products with 1 / n)."""
+    scale = 1.0 / max(n, 1)
+    for j in range(grad.size):
+        grad[j] *= scale
+    return total * scale
 
 
 @njit(inline="always")
-def _reduce_rows(rows, n, work, w, args, chunks=_chunks_parallel):
+def _reduce_rows(rows, n, work, w, args, ctx=0, chunks=_chunks_parallel):
     """(mean loss, gradient) over rows 0..n-1: ``rows(lo, hi, grad, args)`` adds a range.
 
-    Above PARALLEL_WORK the rows go in NCHUNKS fixed chunks, each into its own
-    buffer, summed in chunk order: the same bits for any thread count, and
-    for the serial twins, which pass ``chunks=_chunks_serial``.
+    From CHUNK_WORK the rows go in NCHUNKS fixed chunks, each into its own
+    buffer, summed in chunk order: the same bits whoever computes the chunks,
+    in order or in parallel (above PARALLEL_WORK), on any number of threads.
+    ``chunks(rows, n, work, bufs, sums, args, ctx)`` computes them: the
+    serial twins pass ``_chunks_serial``, a cooperative epoch ``_coop``'s
+    (``ctx`` is then its pool of helper threads).
 
     Only explicit loops here: inside a ``parallel=True`` function Numba turns
     ``np.zeros`` and whole-array arithmetic into parallel regions of their
@@ -242,39 +286,32 @@ def _reduce_rows(rows, n, work, w, args, chunks=_chunks_parallel):
     m = w.size
     for j in range(m):
         grad[j] = 0
-    if work < PARALLEL_WORK:
+    if work < CHUNK_WORK:
         total = rows(0, n, grad, args)
     else:
         bufs = np.empty((NCHUNKS, m), dtype=w.dtype)
         sums = np.empty(NCHUNKS)
-        chunks(rows, n, bufs, sums, args)
-        total = 0.0
-        for c in range(NCHUNKS):
-            total += sums[c]
-            for j in range(m):
-                grad[j] += bufs[c, j]
-    scale = 1.0 / max(n, 1)
-    for j in range(m):
-        grad[j] *= scale
-    return total * scale, grad
+        chunks(rows, n, work, bufs, sums, args, ctx)
+        total = _combine(bufs, sums, grad)
+    return _mean(total, grad, n), grad
 
 
 @njit(inline="always")
-def _reduce_rows_serial(rows, n, work, w, args):
-    return _reduce_rows(rows, n, work, w, args, _chunks_serial)
+def _reduce_rows_serial(rows, n, work, w, args, ctx=0):
+    return _reduce_rows(rows, n, work, w, args, ctx, _chunks_serial)
 
 
 @njit(inline="always")
-def _glm(w, X, y, kind, delta, reduce=_reduce_rows):
+def _glm(w, X, y, kind, delta, reduce=_reduce_rows, ctx=0):
     n, d = X.shape
     if w.size != d and w.size != d + 1:
         raise ValueError("w must have X.shape[1] or X.shape[1] + 1 entries")
     if y.shape[0] != n:
         raise ValueError("X and y must have the same number of rows")
-    return reduce(_glm_rows, n, n * d, w, (w, X, y, kind, delta))
+    return reduce(_glm_rows, n, n * d, w, (w, X, y, kind, delta), ctx)
 
 
-@njit(inline="always")
+@njit(**_OPTS)
 def _softmax_rows(lo, hi, grad, args):
     """Add rows lo..hi-1 of the softmax cross-entropy to ``grad``; return their summed loss."""
     w, X, Y, smoothing = args
@@ -319,14 +356,14 @@ def _softmax_rows(lo, hi, grad, args):
 
 
 @njit(inline="always")
-def _softmax(w, X, Y, smoothing, reduce=_reduce_rows):
+def _softmax(w, X, Y, smoothing, reduce=_reduce_rows, ctx=0):
     n, d = X.shape
     k = Y.shape[1]
     if Y.shape[0] != n:
         raise ValueError("X and Y must have the same number of rows")
     if w.size != d * k and w.size != (d + 1) * k:
         raise ValueError("w must have X.shape[1] * k or (X.shape[1] + 1) * k entries, k = Y.shape[1]")
-    return reduce(_softmax_rows, n, n * d * k, w, (w, X, Y, smoothing))
+    return reduce(_softmax_rows, n, n * d * k, w, (w, X, Y, smoothing), ctx)
 
 
 # Each public loss is itself the parallel, cached function: Numba's disk cache

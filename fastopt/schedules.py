@@ -60,7 +60,7 @@ import numpy as np
 from numba.extending import register_jitable
 
 from . import _validation as v
-from ._config import CACHE
+from ._config import STRICT
 
 __all__ = [
     "Schedule", "ConstantSchedule", "StepLR", "MultiStepLR", "ExponentialLR",
@@ -197,7 +197,7 @@ def _constant_factor_lr(p, count):
     return p[0] * p[1] if count < int(p[2]) else p[0]
 
 
-@numba.njit(cache=CACHE)
+@numba.njit(**STRICT)
 def eval_schedule(kind, params, count):
     """Learning rate of step ``count + 1`` of the schedule ``(kind, params)``.
 

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 from numba.core.registry import CPUDispatcher
 
-from . import _epoch, _loop, _loopcache
+from . import _coop, _epoch, _loop, _loopcache
 from . import _validation as v
 from . import losses
 from ._config import CACHE, compile_options, parallel_min
@@ -165,7 +165,7 @@ _COMPILED: dict = {}
 
 
 def epoch_ready(fun, method: str, arity: int, x: np.ndarray, batch_size: int,
-                n_args: int = 0) -> bool:
+                n_args: int = 0, noise: bool = False) -> bool:
     """Whether the compiled epoch of ``fun`` (jac=True, ``n_args`` extra args) runs without
     compiling first.
 
@@ -176,7 +176,7 @@ def epoch_ready(fun, method: str, arity: int, x: np.ndarray, batch_size: int,
     from .registry import get_spec
 
     epoch, _ = _compiled_epoch(fun, True, "fun", get_spec(method), arity, x,
-                               batch_size * x.size, losses.serial_twin(fun), n_args)
+                               batch_size * x.size, losses.serial_twin(fun), n_args, noise)
     if epoch.overloads:
         return True
     if epoch in _NOT_ON_DISK:  # asked before in this process: no file read per fit
@@ -190,7 +190,7 @@ def epoch_ready(fun, method: str, arity: int, x: np.ndarray, batch_size: int,
 _NOT_ON_DISK: set = set()  # epochs whose disk cache was empty when asked
 
 
-def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, n_args):
+def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, n_args, noise=False):
     """The njit epoch over (fun, jac), compiled once per process, or loaded from disk.
 
     With few parameters (a serial optimizer kernel), the epoch is disk-cached
@@ -202,6 +202,11 @@ def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, n_args):
       objective) runs as its serial twin (the same bits). A per_example twin
       is cached only when the user's example function is itself
       ``njit(cache=True)``; the key holds its code.
+    * of those, batches of a built-in loss from CHUNK_WORK (data (X, y), at
+      most one extra arg, no gradient or input ``noise``, whose draws would
+      come from the generator of whichever thread runs the epoch): the epoch
+      shares each batch's chunks with helper threads (``_coop``); it then
+      needs ``pool`` and ``g_out`` arguments (``epoch.needs_pool``).
     * larger batches of a built-in loss (data (X, y), at most one extra arg)
       or of a per_example objective: the epoch inlines the loss
       (``losses.inline_twin``), parallel chunks and all, and is compiled with
@@ -211,13 +216,24 @@ def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, n_args):
     ``twin`` is ``losses.serial_twin(fun)``, or None.
     """
     small_x = x.size < parallel_min(x.dtype)
-    serial = twin is not None and batch_work < PARALLEL_WORK and small_x
-    inline = (None if serial or not small_x or mode != "fun" or arity != 2 or n_args > 1
+    coop = (small_x and mode == "fun" and arity == 2 and n_args <= 1 and not noise
+            and losses.CHUNK_WORK <= batch_work < PARALLEL_WORK and fun in _coop.TWINS)
+    serial = not coop and twin is not None and batch_work < PARALLEL_WORK and small_x
+    inline = (None if coop or serial or not small_x or mode != "fun" or arity != 2 or n_args > 1
               else losses.inline_twin(fun))
-    kernel = spec.serial_kernel if serial or inline else spec.kernel
-    key = (fun, jac, mode, kernel, arity, n_args if inline else None)
+    kernel = spec.serial_kernel if serial or inline or coop else spec.kernel
+    key = (fun, jac, mode, kernel, arity, ("coop", n_args) if coop else n_args if inline else None)
     if key not in _COMPILED:
-        if inline:  # the loss's inline twin, inside an epoch compiled with the loss's options
+        if coop:  # the epoch and its helpers, compiled with the loss's options
+            options = compile_options(fun)
+            evaluate, helper = _coop.make_parts(fun, n_args)
+            main = njit(**options)(
+                _epoch.make_epoch(evaluate, kernel, spec.prox, arity, njit, bounds=True))
+            epoch = njit(**options)(_coop.make_run(main, njit(**options)(helper)))
+            epoch.needs_pool = True
+            _loopcache.cache_loop(epoch, _coop.TWINS[fun][0], None, f"coop, {n_args} args", kernel,
+                                  own_parfors=True)
+        elif inline:  # the loss's inline twin, inside an epoch compiled with the loss's options
             evaluate = njit(inline="always")(_epoch.make_inline_evaluate(inline, n_args))
             epoch = njit(**compile_options(fun))(
                 _epoch.make_epoch(evaluate, kernel, spec.prox, arity, njit))
@@ -329,7 +345,13 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     twin = losses.serial_twin(fun) if mode == "fun" else None
     if compiled:
         batch_work = size * x.size  # >= the loss's rows x outputs x features
-        epoch, _ = _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, len(args))
+        epoch, _ = _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, len(args),
+                                   noise)
+        if getattr(epoch, "needs_pool", False):
+            run, pool, g_out = epoch, _coop.new_pool(x.size, x.dtype), np.empty_like(x)
+
+            def epoch(*arguments):
+                return run(*arguments, pool, g_out)
     else:
         # the same Python evaluate as the validation below
         epoch = _epoch.make_epoch(validate, spec.kernel, spec.prox, arity)

@@ -556,11 +556,12 @@ print(json.dumps(dict(x=r.x.tolist(), hits=sum(epoch.stats.cache_hits.values()),
 """
 
 
-@pytest.mark.parametrize("batch, repeat", [(32, 1), (30_000, 50)])
+@pytest.mark.parametrize("batch, repeat", [(32, 1), (4000, 20), (30_000, 50)])
 def test_epoch_of_a_builtin_loss_is_disk_cached(tmp_path, batch, repeat):
     """A built-in loss: a fresh process loads the epoch from disk, with the same result.
-    Small batches: the loss's and the optimizer's serial twins inside; large ones (above
-    PARALLEL_WORK): the loss inlined, its parallel region the epoch's own. The second
+    Small batches: the loss's and the optimizer's serial twins inside; from CHUNK_WORK,
+    the cooperative epoch (``_coop``, helper threads in its own parallel region); above
+    PARALLEL_WORK: the loss inlined, its parallel region the epoch's own. The second
     process runs on one thread (the first on Numba's default): the same bits."""
     import json
     import os

@@ -1,0 +1,162 @@
+"""The cooperative training epoch (fastopt._coop): batches between the losses' CHUNK_WORK
+and PARALLEL_WORK shared with helper threads, with the Python loop's bits."""
+
+import importlib
+
+import numpy as np
+import pytest
+
+import fastopt
+from fastopt import _coop
+from fastopt import losses as L
+
+T = importlib.import_module("fastopt.training")
+D = 40
+
+
+def _problem(loss, k, dtype, seed=1):
+    """Data with 3 coop-sized batches and a short last one (under CHUNK_WORK: one pass)."""
+    rng = np.random.default_rng(seed)
+    bs = L.CHUNK_WORK // (D * k) + 8
+    n = 3 * bs + 50
+    X = rng.standard_normal((n, D)).astype(dtype)
+    if loss is L.softmax:
+        y = L.one_hot(rng.integers(0, k, n), k)
+    else:
+        y = ((rng.random(n) < 0.5) * 1.0).astype(dtype)
+    assert L.CHUNK_WORK <= bs * D * k and bs * (D + 1) * k < L.PARALLEL_WORK
+    return X, y, bs, np.zeros((D + 1) * k, dtype=dtype)
+
+
+def _python_loop(loss, w0, args, X, y, bs, opts):
+    return fastopt.minimize(lambda w, X, y, *a: loss(w, X, y, *a), w0, args=args,
+                            method="adam", jac=True, data=(X, y), batch_size=bs, options=opts)
+
+
+def _pools(monkeypatch):
+    """The pools the epochs of this test get (to read their counters)."""
+    made = []
+    new_pool = _coop.new_pool
+
+    def spy(*a, **k):
+        made.append(new_pool(*a, **k))
+        return made[-1]
+
+    monkeypatch.setattr(_coop, "new_pool", spy)
+    return made
+
+
+@pytest.mark.parametrize("loss, args, k, dtype", [
+    (L.squared, (), 1, np.float64), (L.logistic, (), 1, np.float64),
+    (L.huber, (0.7,), 1, np.float64), (L.softmax, (0.1,), 3, np.float64),
+    (L.logistic, (), 1, np.float32), (L.huber, (), 1, np.float64)])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_coop_epoch_gives_the_python_loops_bits(loss, args, k, dtype, shuffle):
+    """Each built-in loss, with and without its extra argument, shuffled (the batch then in
+    the gather buffers) or not: the cooperative epoch runs, and its history and iterate
+    equal the Python loop's over the public loss bit for bit."""
+    X, y, bs, w0 = _problem(loss, k, dtype)
+    opts = {"epochs": 2, "shuffle": shuffle, "seed": 4, "lr": 0.01}
+    r = fastopt.minimize(loss, w0, args=args, method="adam", jac=True, data=(X, y),
+                         batch_size=bs, options=opts)
+    spec = fastopt.registry.get_spec("adam")
+    epoch, _ = T._COMPILED[(loss, True, "fun", spec.serial_kernel, 2, ("coop", len(args)))]
+    assert epoch.needs_pool and epoch._cache._own_parfors
+    python = _python_loop(loss, w0, args, X, y, bs, opts)
+    assert np.array_equal(r.x, python.x) and np.array_equal(r.history, python.history)
+    assert r.x.dtype == dtype and np.array_equal(r.jac, python.jac)
+
+
+def test_coop_epoch_with_every_regularizer():
+    """L2, L1 (the optimizer's prox), clipping and a schedule together, over two methods."""
+    X, y, bs, w0 = _problem(L.logistic, 1, np.float64)
+    for method in ("adamw", "sgd"):
+        opts = {"epochs": 2, "shuffle": True, "seed": 1, "l2": 1e-3, "l1": 1e-4,
+                "clip_norm": 0.5, "lr": fastopt.schedules.CosineAnnealingLR(0.05, 6)}
+        r = fastopt.minimize(L.logistic, w0, method=method, jac=True, data=(X, y),
+                             batch_size=bs, options=opts)
+        python = fastopt.minimize(lambda w, X, y: L.logistic(w, X, y), w0, method=method,
+                                  jac=True, data=(X, y), batch_size=bs, options=opts)
+        assert np.array_equal(r.x, python.x) and np.array_equal(r.history, python.history)
+
+
+@pytest.mark.parametrize("delay", [0, 100_000])
+def test_late_helpers_change_nothing(monkeypatch, delay):
+    """With no wait at all the epoch's thread computes every chunk a helper has not finished
+    yet, while the helper may still be computing it (its late result is discarded); with
+    helpers that idle after each claim (``DELAY`` cycles) that is most of their chunks.
+    The same bits as the Python loop."""
+    made = _pools(monkeypatch)
+    monkeypatch.setattr(_coop, "WAIT_FACTOR", 0)
+    monkeypatch.setattr(_coop, "WAIT_SLACK", 0)
+    new_pool = _coop.new_pool
+
+    def slow_helpers(*a, **k):
+        pool = new_pool(*a, **k)
+        pool[0][_coop.DELAY] = delay
+        return pool
+
+    monkeypatch.setattr(_coop, "new_pool", slow_helpers)
+    X, y, bs, w0 = _problem(L.logistic, 1, np.float64, seed=3)
+    X, y = np.tile(X, (10, 1)), np.tile(y, 10)  # 30+ batches
+    opts = {"epochs": 1, "shuffle": False, "lr": 0.01}
+    r = fastopt.minimize(L.logistic, w0, method="adam", jac=True, data=(X, y), batch_size=bs,
+                         options=opts)
+    ctl = made[-1][0]
+    if delay and ctl[_coop.WORKERS] > 1:
+        assert ctl[_coop.TAKEN] > 0
+    python = _python_loop(L.logistic, w0, (), X, y, bs, opts)
+    assert np.array_equal(r.x, python.x) and np.array_equal(r.history, python.history)
+
+
+def test_a_nonfinite_batch_stops_the_coop_epoch(monkeypatch):
+    """NaN in X: a clear error naming the data (the helpers leave with the epoch), and the
+    next cooperative run is unaffected."""
+    X, y, bs, w0 = _problem(L.logistic, 1, np.float64, seed=5)
+    bad = X.copy()
+    bad[bs + 3, 7] = np.nan
+    opts = {"epochs": 1, "shuffle": False, "lr": 0.01}
+    with pytest.raises(ValueError, match="data"):
+        fastopt.minimize(L.logistic, w0, method="adam", jac=True, data=(bad, y), batch_size=bs,
+                         options=opts)
+    r = fastopt.minimize(L.logistic, w0, method="adam", jac=True, data=(X, y), batch_size=bs,
+                         options=opts)
+    python = _python_loop(L.logistic, w0, (), X, y, bs, opts)
+    assert np.array_equal(r.x, python.x)
+
+
+@pytest.mark.parametrize("opts, coop", [
+    ({}, True), ({"grad_noise": 0.1}, False), ({"input_noise": 0.1}, False)])
+def test_noise_keeps_the_serial_epoch(opts, coop):
+    """Noise draws come from the generator of the thread that runs the epoch, which in a
+    cooperative epoch is not the seeded one: noisy runs keep the serial epoch."""
+    X, y, bs, w0 = _problem(L.squared, 1, np.float64, seed=6)
+    T._COMPILED.clear()
+    fastopt.minimize(L.squared, w0, method="adam", jac=True, data=(X, y), batch_size=bs,
+                     options={"epochs": 1, "seed": 0} | opts)
+    (key,) = T._COMPILED
+    assert (key[-1] == ("coop", 0)) is coop
+
+
+def test_pool_sizes():
+    ctl, bufs, sums = _coop.new_pool(7, np.float32, workers=3)
+    assert ctl.shape == (_coop.CTL_SIZE,) and ctl[_coop.WORKERS] == 3
+    assert bufs.shape == (3, L.NCHUNKS, 7) and bufs.dtype == np.float32
+    assert sums.shape == (3, L.NCHUNKS)
+    assert _coop.new_pool(7, np.float64, workers=64)[0][_coop.WORKERS] == L.NCHUNKS
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+def test_chunk_order_visits_every_chunk_once(workers):
+    """Each worker tries its own share of the chunks in order first, then every other chunk
+    once, from the last down; the shares tile the chunks."""
+    shares = []
+    for worker in range(workers):
+        order = [_coop._order(worker, workers, i) for i in range(L.NCHUNKS)]
+        assert sorted(order) == list(range(L.NCHUNKS))
+        lo, hi = worker * L.NCHUNKS // workers, (worker + 1) * L.NCHUNKS // workers
+        assert order[:hi - lo] == list(range(lo, hi))
+        rest = order[hi - lo:]
+        assert rest == sorted(rest, reverse=True)
+        shares += order[:hi - lo]
+    assert shares == list(range(L.NCHUNKS))
