@@ -1,4 +1,4 @@
-"""Atomic operations on int64 array entries, a spin-wait hint and a cycle counter, for njit code.
+"""Atomic operations on int64 array entries, spin-wait hints and a cycle counter, for njit code.
 
 Numba has no atomics of its own; these emit LLVM's (``cmpxchg``, atomic
 load/store with acquire/release ordering, ``llvm.readcyclecounter``). They
@@ -16,6 +16,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
+_POSIX = platform.system() != "Windows"
 
 
 def _entry(context, builder, aryty, ary, idx):
@@ -80,6 +81,27 @@ def spin_pause(typingctx):
             fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
                                                 "llvm.x86.sse2.pause")
             builder.call(fn, [])
+        return context.get_dummy_value()
+
+    return types.void(), codegen
+
+
+@intrinsic
+def yield_cpu(typingctx):
+    """Give the CPU to another runnable thread (POSIX ``sched_yield``; a spin hint elsewhere).
+
+    Called by name, resolved in the process's C library when the code is
+    loaded: no address is baked in, so the caller stays disk-cacheable.
+    """
+
+    def codegen(context, builder, sig, args):
+        if _POSIX:
+            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []),
+                                                "sched_yield")
+        else:
+            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
+                                                "llvm.x86.sse2.pause" if _X86 else "llvm.donothing")
+        builder.call(fn, [])
         return context.get_dummy_value()
 
     return types.void(), codegen

@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import losses
-from ._atomics import cas, cycles, load_acquire, spin_pause, store_release
+from ._atomics import cas, cycles, load_acquire, spin_pause, store_release, yield_cpu
 from ._config import compile_options
 from ._epoch import GATHER
 
@@ -50,7 +50,12 @@ TAG = 64     # > 1 + the most workers: a batch's claims and results stay below t
 # thread ran out of chunks: unless it was preempted, it is done by then.
 WAIT_FACTOR = 1
 WAIT_SLACK = 5000
-# A helper leaves after this many cycles (~1 ms) without a chunk to claim.
+# A helper waiting for the next batch spins this many cycles (~2 us: the
+# epoch thread's step between batches takes ~1), then yields its CPU on each
+# poll: on a loaded machine (two processes fitting at once) spinning helpers
+# took the CPU their partners needed, and the epoch ran 1.5x slower than a
+# serial one. It leaves after IDLE_CYCLES (~1 ms) without a chunk to claim.
+SPIN_CYCLES = 5000
 IDLE_CYCLES = 2_000_000
 
 
@@ -138,15 +143,20 @@ def _chunks(rows, n, work, bufs, sums, args, pool):
                             wsums)
     if own > 0:
         ctl[LAST] = spent // own
-    deadline = cycles() + ctl[FACTOR] * ctl[LAST] + ctl[SLACK]
+    now = cycles()
+    deadline = now + ctl[FACTOR] * ctl[LAST] + ctl[SLACK]
     for c in range(losses.NCHUNKS):
         while load_acquire(ctl, DONE + 8 * c) <= base:
-            if cycles() > deadline:  # a helper is late: computed here
+            t = cycles()
+            if t > deadline:  # a helper is late: computed here
                 wsums[0, c] = _rows_chunk(rows, c, wbufs[0, c], (n, args))
                 if _mark(ctl, DONE + 8 * c, base, 0):
                     ctl[TAKEN] += 1
                 break
-            spin_pause()
+            if t - now > SPIN_CYCLES:  # the helper may want this CPU
+                yield_cpu()
+            else:
+                spin_pause()
         worker = load_acquire(ctl, DONE + 8 * c) - base - 1
         if worker > 0:
             ctl[HELPED] += 1
@@ -250,10 +260,14 @@ def make_parts(fun, n_args: int):
                     _claim_all(ctl, base, worker, workers, chunk_of, 0, (x, data, lo, hi, a),
                                wbufs, wsums)
                 idle = cycles()
-            elif cycles() - idle > IDLE_CYCLES:
-                return
             else:
-                spin_pause()
+                waited = cycles() - idle
+                if waited > IDLE_CYCLES:
+                    return
+                if waited > SPIN_CYCLES:
+                    yield_cpu()
+                else:
+                    spin_pause()
 
     return evaluate, helper
 
