@@ -29,7 +29,6 @@ from numba import njit, prange
 
 from . import losses
 from ._atomics import cas, cycles, load_acquire, spin_pause, store_release, yield_cpu
-from ._config import compile_options
 from ._epoch import GATHER
 
 # ctl (int64) entries; the ones threads share are a cache line (8 entries) apart.
@@ -296,13 +295,8 @@ def make_run(epoch, helper):
                 for j in range(g.size):
                     g_out[j] = g[j]
                 store_release(ctl, STOP, 1)
-            else:
-                helper(x, data, buffers, args, gathered, pool, worker)
+            else:  # int64: the prange index is unsigned in the parallel region (a second compile)
+                helper(x, data, buffers, args, gathered, pool, np.int64(worker))
         return g_out
 
     return run
-
-
-def options(fun) -> dict:
-    """The options of the epoch's three functions: ``fun``'s own (its bits)."""
-    return compile_options(fun)

@@ -224,12 +224,13 @@ def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, n_args, no
     kernel = spec.serial_kernel if serial or inline or coop else spec.kernel
     key = (fun, jac, mode, kernel, arity, ("coop", n_args) if coop else n_args if inline else None)
     if key not in _COMPILED:
-        if coop:  # the epoch and its helpers, compiled with the loss's options
-            options = compile_options(fun)
+        if coop:  # the epoch and its helpers
+            # No loss arithmetic is inlined here (the rows, the chunk sums and the
+            # mean are compiled on their own), so the epoch's options do not
+            # touch the loss's bits: plain njit, and parallel for the prange only.
             evaluate, helper = _coop.make_parts(fun, n_args)
-            main = njit(**options)(
-                _epoch.make_epoch(evaluate, kernel, spec.prox, arity, njit, bounds=True))
-            epoch = njit(**options)(_coop.make_run(main, njit(**options)(helper)))
+            main = njit(_epoch.make_epoch(evaluate, kernel, spec.prox, arity, njit, bounds=True))
+            epoch = njit(parallel=True)(_coop.make_run(main, njit(helper)))
             epoch.needs_pool = True
             _loopcache.cache_loop(epoch, _coop.TWINS[fun][0], None, f"coop, {n_args} args", kernel,
                                   own_parfors=True)
