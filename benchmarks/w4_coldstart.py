@@ -109,6 +109,19 @@ CASES = {
                              options={"epochs": 20, "lr": 0.1})
         _t2 = time.perf_counter()
         """, None),
+    # Batches of 256 x 100 (from losses.CHUNK_WORK): the cooperative epoch, with
+    # helper threads in its own parallel region, loaded from the disk cache.
+    "built-in: losses.logistic, data mode, batch 256 x 100 (cooperative epoch)": ("""
+        import numpy as np
+        import fastopt
+        from fastopt import losses
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((20000, 100)); y = (rng.random(20000) < 0.5) * 1.0
+        _t1 = time.perf_counter()
+        r = fastopt.minimize(losses.logistic, np.zeros(100), method="adam", jac=True, data=(X, y),
+                             batch_size=256, options={"epochs": 1})
+        _t2 = time.perf_counter()
+        """, None),
     "user @njit(cache=True) rosenbrock in its module, N=2, 10k Adam steps": ("""
         import numpy as np
         import fastopt
