@@ -50,6 +50,22 @@ import sys
 sys.path.insert(0, {root!r})
 """
 
+
+def _logistic_case(n: int, d: int, call: str) -> str:
+    """A case's source: the first data-mode minimize of losses.logistic on n x d random data."""
+    return f"""
+        import numpy as np
+        import fastopt
+        from fastopt import losses
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal(({n}, {d})); y = (rng.random({n}) < 0.5) * 1.0
+        _t1 = time.perf_counter()
+        r = fastopt.minimize(losses.logistic, np.zeros({d}), method="adam", jac=True, data=(X, y),
+                             {call})
+        _t2 = time.perf_counter()
+        """
+
+
 CASES = {
     "python -c pass": ("", None),
     "import numba": ("import numba", None),
@@ -84,44 +100,17 @@ CASES = {
         """, 1.0),
     "the same, FASTOPT_FAST_EXIT=0 (CPython's exit)": (
         "\n        import os\n        os.environ['FASTOPT_FAST_EXIT'] = '0'" + BUILTIN, None),
-    "built-in: losses.logistic, data mode, 1 epoch": ("""
-        import numpy as np
-        import fastopt
-        from fastopt import losses
-        rng = np.random.default_rng(0)
-        X = rng.standard_normal((2000, 10)); y = (rng.random(2000) < 0.5) * 1.0
-        _t1 = time.perf_counter()
-        r = fastopt.minimize(losses.logistic, np.zeros(10), method="adam", jac=True, data=(X, y),
-                             batch_size=32, options={"epochs": 1})
-        _t2 = time.perf_counter()
-        """, 1.0),
+    "built-in: losses.logistic, data mode, 1 epoch": (_logistic_case(2000, 10, "batch_size=32, "
+                                                                      'options={"epochs": 1}'), 1.0),
     # Full batch (the default batch_size=None): the epoch inlines the parallel
     # loss and is loaded from Numba's disk cache (it compiled in every process,
     # ~3 s, before the fifth session).
-    "built-in: losses.logistic, data mode, full batch 20,000 x 50, 20 epochs": ("""
-        import numpy as np
-        import fastopt
-        from fastopt import losses
-        rng = np.random.default_rng(0)
-        X = rng.standard_normal((20000, 50)); y = (rng.random(20000) < 0.5) * 1.0
-        _t1 = time.perf_counter()
-        r = fastopt.minimize(losses.logistic, np.zeros(50), method="adam", jac=True, data=(X, y),
-                             options={"epochs": 20, "lr": 0.1})
-        _t2 = time.perf_counter()
-        """, None),
+    "built-in: losses.logistic, data mode, full batch 20,000 x 50, 20 epochs": (
+        _logistic_case(20000, 50, 'options={"epochs": 20, "lr": 0.1}'), None),
     # Batches of 256 x 100 (from losses.CHUNK_WORK): the cooperative epoch, with
     # helper threads in its own parallel region, loaded from the disk cache.
-    "built-in: losses.logistic, data mode, batch 256 x 100 (cooperative epoch)": ("""
-        import numpy as np
-        import fastopt
-        from fastopt import losses
-        rng = np.random.default_rng(0)
-        X = rng.standard_normal((20000, 100)); y = (rng.random(20000) < 0.5) * 1.0
-        _t1 = time.perf_counter()
-        r = fastopt.minimize(losses.logistic, np.zeros(100), method="adam", jac=True, data=(X, y),
-                             batch_size=256, options={"epochs": 1})
-        _t2 = time.perf_counter()
-        """, None),
+    "built-in: losses.logistic, data mode, batch 256 x 100 (cooperative epoch)": (
+        _logistic_case(20000, 100, 'batch_size=256, options={"epochs": 1}'), None),
     "user @njit(cache=True) rosenbrock in its module, N=2, 10k Adam steps": ("""
         import numpy as np
         import fastopt
