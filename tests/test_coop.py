@@ -160,3 +160,28 @@ def test_chunk_order_visits_every_chunk_once(workers):
         assert rest == sorted(rest, reverse=True)
         shares += order[:hi - lo]
     assert shares == list(range(L.NCHUNKS))
+
+
+def test_atomics():
+    """fastopt._atomics in njit code: compare-and-swap succeeds only on the expected value;
+    release stores are seen by acquire loads; the cycle counter does not go back; the
+    spin and yield hints return."""
+    from numba import njit
+
+    from fastopt._atomics import cas, cycles, load_acquire, spin_pause, store_release, yield_cpu
+
+    @njit
+    def run(a):
+        first = cas(a, 1, 5, 7)   # a[1] == 5: swapped
+        second = cas(a, 1, 5, 9)  # a[1] == 7 now: not
+        store_release(a, 2, 11)
+        seen = load_acquire(a, 2)
+        t0 = cycles()
+        spin_pause()
+        yield_cpu()
+        return first, second, seen, cycles() - t0
+
+    a = np.array([0, 5, 0], dtype=np.int64)
+    first, second, seen, elapsed = run(a)
+    assert (first, second, seen) == (True, False, 11) and elapsed >= 0
+    assert a.tolist() == [0, 7, 11]
