@@ -57,13 +57,12 @@ def quiet_twin_compiles():
     They (the kernels' and the losses') are compiled with parallel=True and no
     prange on purpose (see ``_config.SERIAL_OPTIONS``), which Numba reports as
     a missed parallelization; so are the minimize loops that inline a serial
-    twin (``inlinable``) and the parts of a cooperative epoch (``_coop``).
-    Only that warning, only for those files.
+    twin (``inlinable``). Only that warning, only for those files.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore",
             message=(r"(?s).*no transformation for parallel execution was possible"
-                     r".*(_kernels|losses\.py|_loop\.py|_epoch\.py|_coop\.py)"),
+                     r".*(_kernels|losses\.py|_loop\.py)"),
             category=NumbaPerformanceWarning)
         yield
