@@ -185,3 +185,36 @@ def test_atomics():
     first, second, seen, elapsed = run(a)
     assert (first, second, seen) == (True, False, 11) and elapsed >= 0
     assert a.tolist() == [0, 7, 11]
+
+
+def test_random_waits_delays_and_thread_counts_keep_the_bits(monkeypatch):
+    """A stress run: 60 fits with random wait budgets, helper delays and Numba thread counts
+    (takeovers, stale helpers, no helper at all) all give the bits of the first."""
+    import numba
+
+    rng = np.random.default_rng(7)
+    X, y, bs, w0 = _problem(L.logistic, 1, np.float64, seed=8)
+    opts = {"epochs": 2, "shuffle": True, "seed": 1, "lr": 0.01}
+
+    def fit():
+        return fastopt.minimize(L.logistic, w0, method="adam", jac=True, data=(X, y),
+                                batch_size=bs, options=opts).x
+
+    reference = fit()
+    new_pool = _coop.new_pool
+    threads = numba.get_num_threads()
+    try:
+        for _ in range(60):
+            factor, slack = int(rng.integers(0, 3)), int(rng.integers(0, 6000))
+            delay = int(rng.integers(0, 3)) * 20_000
+
+            def pool(*a, **k):
+                p = new_pool(*a, **k)
+                p[0][_coop.FACTOR], p[0][_coop.SLACK], p[0][_coop.DELAY] = factor, slack, delay
+                return p
+
+            monkeypatch.setattr(_coop, "new_pool", pool)
+            numba.set_num_threads(int(rng.integers(1, threads + 1)))
+            assert np.array_equal(fit(), reference), (factor, slack, delay)
+    finally:
+        numba.set_num_threads(threads)
