@@ -152,10 +152,38 @@ def cache_loop(loop, fun, jac, mode: str, kernel=None, own_parfors: bool = False
     if not _config.CACHE:
         return loop
     try:
-        loop._cache = _KeyedCache(loop.py_func, loop_key(fun, jac, mode, kernel), own_parfors)
+        key = loop_key(fun, jac, mode, kernel)
+        loop._cache = _KeyedCache(loop.py_func, key, own_parfors)
     except Exception:  # noqa: BLE001 - caching is an optimization, never a failure
-        pass
+        return loop
+    _name_apart(loop, "_" + key[:16])
     return loop
+
+
+def _name_apart(dispatcher, suffix: str) -> None:
+    """Append ``suffix`` to the names of ``dispatcher`` and of the fastopt closures it calls.
+
+    Numba names a compiled function by its qualified name, argument types and
+    a counter of the compiling process. Two loops cached by different
+    processes (the epochs of two losses, say) can then share symbol names,
+    and when one process loads both, the second calls the first's code (its
+    result was the other loss's). The key's digits keep them apart. Inlined
+    closures leave no symbol, and functions defined at module level have
+    one name for one code.
+    """
+    stack = [dispatcher]
+    while stack:
+        d = stack.pop()
+        f = d.py_func
+        if ("<locals>" in f.__qualname__ and not f.__qualname__.endswith(suffix)
+                and d.targetoptions.get("inline", "never") != "always"):
+            f.__qualname__ += suffix
+        # not into a closure with a cache of its own (a per_example twin): it was
+        # named apart by its own key, and renaming it again would change the
+        # keys that fingerprint it, in the order loops happen to be built
+        stack.extend(inner for inner in _closure_dispatchers(d)
+                     if (inner.py_func.__module__ or "").startswith("fastopt")
+                     and not isinstance(getattr(inner, "_cache", None), _KeyedCache))
 
 
 def has_entries(loop) -> bool:

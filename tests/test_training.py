@@ -790,3 +790,43 @@ def test_large_batch_epoch_with_every_option_matches_the_python_loop():
     assert compiled.nit == python.nit == 6
     assert np.array_equal(compiled.x, python.x)
     assert np.array_equal(compiled.history, python.history)
+
+
+_TWO_LOSSES_CHILD = """
+import importlib, json, sys
+import numpy as np
+import fastopt
+from fastopt import losses
+rng = np.random.default_rng(0)
+X = rng.standard_normal((9000, 6)); y = (rng.random(9000) < 0.5) * 1.0
+out = {{}}
+for name in {names!r}:
+    loss = getattr(losses, name)
+    opts = {{"epochs": 2, "seed": 3, "lr": 0.05}}
+    r = fastopt.minimize(loss, np.zeros(6), method="adam", jac=True, data=(X, y),
+                         batch_size={batch}, options=opts)
+    p = fastopt.minimize(lambda w, X, y: loss(w, X, y), np.zeros(6), method="adam", jac=True,
+                         data=(X, y), batch_size={batch}, options=opts)
+    out[name] = r.x.tolist() == p.x.tolist()
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("batch", [32, 3000])  # the serial and the cooperative epoch
+def test_epochs_cached_by_different_processes_load_side_by_side(tmp_path, batch):
+    """Two losses' epochs, each compiled and cached by its own fresh process (where Numba's
+    per-process counters name their closures alike), then both loaded by a third: each
+    gives its own loss's result (before their names were kept apart, the second ran the
+    first's code)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba_cache"))
+    for names in (["squared"], ["logistic"], ["squared", "logistic"]):
+        code = _TWO_LOSSES_CHILD.format(names=names, batch=batch)
+        out = subprocess.run([sys.executable, "-c", code],
+                             env=env, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert json.loads(out.stdout.strip().splitlines()[-1]) == {n: True for n in names}
