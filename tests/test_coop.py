@@ -163,9 +163,9 @@ def test_chunk_order_visits_every_chunk_once(workers):
 
 
 def test_atomics():
-    """fastopt._atomics in njit code: compare-and-swap succeeds only on the expected value;
-    release stores are seen by acquire loads; the cycle counter does not go back; the
-    spin and yield hints return."""
+    """The atomics of fastopt._atomics in njit code: compare-and-swap succeeds only on the
+    expected value; release stores are seen by acquire loads; the cycle counter does not
+    go back; the spin and yield hints return."""
     from numba import njit
 
     from fastopt._atomics import cas, cycles, load_acquire, spin_pause, store_release, yield_cpu
