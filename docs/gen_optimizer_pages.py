@@ -190,6 +190,13 @@ momentum=...)``: note ``eps_in_sqrt=False`` (optax's default puts
   :math:`\\gamma / (1 - \\beta_1^t)` and :math:`\\epsilon` is added *after*
   the second moment is corrected, :math:`\\sqrt{v_t}/\\sqrt{1-\\beta_2^t} + \\epsilon`.
   (The same as the paper's :math:`\\hat m_t / (\\sqrt{\\hat v_t} + \\epsilon)`.)
+* :math:`\\beta_1^t` and :math:`\\beta_2^t` are carried from step to step in
+  the per-tensor state (``beta1_power``, ``beta2_power`` and their
+  rounding errors), each step one exact multiplication instead of torch's
+  two ``pow`` calls: the powers are correctly rounded, where the C
+  library's ``pow`` that torch calls is one ulp off at rare steps
+  (a relative change of ~1e-16 in that step's size). Editing ``betas``
+  mid-run uses the new :math:`\\beta^t` from then on, as in torch.
 * AMSGrad keeps the running maximum of the *uncorrected* :math:`v_t`
   (``max_exp_avg_sq``, allocated only with ``amsgrad=True``), as torch does.
 * ``decoupled_weight_decay=True`` multiplies the parameters by

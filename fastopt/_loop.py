@@ -145,31 +145,38 @@ def make_loop(evaluate, kernel, hook):
                 h[0] = eval_schedule(sched_kind, sched_params, it)
             kernel(x, g, s, c, h, float(it + 1))
             st[IT] = it + 1
-            fl[F], g = evaluate(x, args, st, fl)
+            fl[F], g = evaluate(x, g, args, st, fl)
         return g
 
     return loop
 
 
 def make_evaluate(fun, jac, mode):
-    """``evaluate(x, args, st, fl) -> (f, g)`` for ``jac`` mode 'callable', 'fun' or 'fd'.
+    """``evaluate(x, g, args, st, fl) -> (f, g)`` for ``jac`` mode 'callable', 'fun', 'inplace' or 'fd'.
 
+    ``g`` is the previous gradient: mode 'inplace' (``fun(x, g, *args) -> f``)
+    writes the new one into it, the others return a new array.
     'fd' is scipy's forward difference: step ``fd_step * max(1, |x_i|)``.
     """
 
     if mode == "callable":
-        def evaluate(x, args, st, fl):
+        def evaluate(x, g, args, st, fl):
             st[NFEV] += 1
             st[NJEV] += 1
             return float(fun(x, *args)), jac(x, *args)
     elif mode == "fun":
-        def evaluate(x, args, st, fl):
+        def evaluate(x, g, args, st, fl):
             st[NFEV] += 1
             st[NJEV] += 1
             f, g = fun(x, *args)
             return float(f), g
+    elif mode == "inplace":
+        def evaluate(x, g, args, st, fl):
+            st[NFEV] += 1
+            st[NJEV] += 1
+            return float(fun(x, g, *args)), g
     else:
-        def evaluate(x, args, st, fl):
+        def evaluate(x, g, args, st, fl):
             f = float(fun(x, *args))
             g = np.empty_like(x)
             for i in range(x.size):

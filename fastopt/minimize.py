@@ -112,8 +112,11 @@ def _jac_mode(fun, jac) -> str:
     if isinstance(jac, str):
         if jac in ("2-point", "fd"):
             return "fd"
-        raise ValueError(f"jac must be a callable, True, None or '2-point', got {jac!r}")
-    raise TypeError(f"jac must be a callable, True, None or '2-point', got {type(jac).__name__}")
+        if jac == "inplace":
+            return "inplace"
+        raise ValueError(f"jac must be a callable, True, None, 'inplace' or '2-point', got {jac!r}")
+    raise TypeError("jac must be a callable, True, None, 'inplace' or '2-point', got "
+                    f"{type(jac).__name__}")
 
 
 def _checked_gradient(g, x: np.ndarray, what: str, it: int = 0) -> np.ndarray:
@@ -157,9 +160,18 @@ def _first_evaluation(fun, jac, mode, x, args, st, fl):
         g = jac(x, *args)
         st[_loop.NFEV] += 1
         st[_loop.NJEV] += 1
+    elif mode == "inplace":
+        g = np.zeros_like(x)
+        out = fun(x, g, *args)
+        if isinstance(out, tuple):
+            raise TypeError("with jac='inplace', fun(x, g, *args) must write the gradient into g "
+                            "and return the objective alone, got a tuple")
+        f = _objective_value(out, "fun")
+        st[_loop.NFEV] += 1
+        st[_loop.NJEV] += 1
     else:
         try:
-            f, g = _loop.make_evaluate(fun, jac, mode)(x, args, st, fl)
+            f, g = _loop.make_evaluate(fun, jac, mode)(x, None, args, st, fl)
         except TypeError as e:
             raise TypeError(f"fun must return a real number (the objective): {e}") from None
     what = "jac" if mode == "callable" else "fun"
@@ -255,9 +267,14 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
         Extra arguments passed to ``fun`` and ``jac``.
     method : str
         A name from ``fastopt.METHODS`` (case-insensitive), default ``"adam"``.
-    jac : callable, True or None
+    jac : callable, True, "inplace" or None
         The gradient ``jac(x, *args)``; ``True`` if ``fun`` returns
-        ``(f, g)``; ``None`` for forward finite differences, as scipy does.
+        ``(f, g)``; ``"inplace"`` if ``fun(x, g, *args)`` writes the
+        gradient into ``g`` (an array shaped and typed like ``x``, the same
+        one every call) and returns ``f`` alone: no gradient array is
+        allocated per iteration, which a compiled loop over a small problem
+        notices (not in data mode); ``None`` for forward finite
+        differences, as scipy does.
     callback : callable, optional
         ``callback(intermediate_result)`` (an ``OptimizeResult``) or
         ``callback(xk)``, called after each iteration; raising
@@ -321,8 +338,8 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
     else:
         evaluate = _loop.make_evaluate(fun, jac, mode)
 
-        def checked_evaluate(xk, args, st, fl):
-            f, gk = evaluate(xk, args, st, fl)
+        def checked_evaluate(xk, gk, args, st, fl):
+            f, gk = evaluate(xk, gk, args, st, fl)
             return f, _checked_gradient(gk, xk, what, int(st[_loop.IT]))
 
         wants_result = callback is not None and _wants_result(callback)
@@ -379,7 +396,8 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
             if history.size <= nit:
                 history = np.append(history, np.nan)
             history[nit] = f_last
-            x_good, g_good, fl[_loop.F_GOOD] = x, np.asarray(g), f_last
+            # a copy: with jac='inplace' g is the buffer fun writes, which fun may hold on to
+            x_good, g_good, fl[_loop.F_GOOD] = x, np.array(g), f_last
             st[_loop.GOOD_IT] = nit
             if not compiled and hook(nit, x, f_last):
                 status = _loop.CALLBACK_STOP
@@ -387,7 +405,7 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
             status = _loop.NONFINITE
     if np.isnan(fl[_loop.F_GOOD]):  # the very first point was not finite
         fl[_loop.F_GOOD] = fl[_loop.F]
-        g_good = np.asarray(g)
+        g_good = np.array(g)
     last = int(st[_loop.GOOD_IT])
     if status == _loop.NONFINITE:
         message = (f"Stopped: non-finite objective or gradient at iteration {nit}; "

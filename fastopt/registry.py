@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from . import _validation as v
 from ._kernels import adam, adaptive, sgd, sign
+from ._kernels._powers import STATE as _BIAS_POWERS
 from ._kernels.adam import adam_kernel, adamax_kernel, nadam_kernel, radam_kernel
 from ._kernels.adaptive import adadelta_kernel, adagrad_kernel, rmsprop_kernel
 from ._kernels.sgd import asgd_kernel, sgd_kernel
@@ -155,14 +156,14 @@ SPECS: tuple[OptimizerSpec, ...] = (
         (_lr(1e-3), _BETAS, _EPS, _wd(), Hyper("amsgrad", False, v.flag), _MAXIMIZE, _DECOUPLED),
         ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay"),
         slots=("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
-        nslots=lambda g: 3 if g["amsgrad"] else 2,
+        nslots=lambda g: 3 if g["amsgrad"] else 2, scalars=_BIAS_POWERS,
         torch="Adam", reference="Kingma & Ba 2015; Reddi, Kale & Kumar 2018 (AMSGrad)"),
     OptimizerSpec(
         "adamw", "AdamW", adam_kernel,
         (_lr(1e-3), _BETAS, _EPS, _wd(1e-2), Hyper("amsgrad", False, v.flag), _MAXIMIZE),
         ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay"),
         slots=("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
-        nslots=lambda g: 3 if g["amsgrad"] else 2,
+        nslots=lambda g: 3 if g["amsgrad"] else 2, scalars=_BIAS_POWERS,
         fixed={"decoupled_weight_decay": True},
         torch="AdamW", reference="Loshchilov & Hutter 2019"),
     OptimizerSpec(

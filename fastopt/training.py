@@ -263,6 +263,9 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
         mode = "fun"
     elif callable(jac):
         mode = "callable"
+    elif isinstance(jac, str) and jac == "inplace":
+        raise ValueError("jac='inplace' is not supported in data mode yet: pass jac=True "
+                         "(fun returns (f, g)) or a callable jac")
     else:
         raise ValueError("data mode needs gradients: pass jac=True (fun returns (f, g)) or a "
                          "callable jac")

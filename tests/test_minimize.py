@@ -750,6 +750,63 @@ def test_fd_step_option():
     np.testing.assert_allclose(a.x, b.x, rtol=1e-3)
 
 
+@pytest.mark.parametrize("method", ["adam", "sgd", "rprop"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_jac_inplace_equals_jac_true(method, dtype):
+    """fun(x, g) writing the gradient: the iterates of jac=True, compiled and in Python."""
+    x0 = X0.astype(dtype)
+    opts = {**ALL_OPTIONS[method], "maxiter": 600, "gtol": 0.0}
+    ref = fastopt.minimize(P.rosenbrock, x0, method=method, jac=True, options=opts)
+    compiled = fastopt.minimize(P.rosenbrock_inplace, x0, method=method, jac="inplace",
+                                options=opts)
+    python = fastopt.minimize(P.rosenbrock_inplace.py_func, x0, method=method, jac="inplace",
+                              options=opts)
+    assert_same_result(ref, compiled)
+    assert_same_result(ref, python)
+    assert compiled.jac.dtype == dtype
+    assert (P.rosenbrock_inplace, "inplace", "inplace", REGISTRY[method].serial_kernel) in MOD._COMPILED
+
+
+def test_jac_inplace_gets_one_buffer_and_args():
+    buffers = []
+
+    def fun(x, g, scale):
+        buffers.append(g)
+        g[:] = scale * x
+        return 0.5 * scale * float(x @ x)
+
+    res = fastopt.minimize(fun, np.array([1.0, -2.0]), args=(3.0,), method="sgd", jac="inplace",
+                           options={"lr": 0.1, "maxiter": 5, "gtol": 0})
+    assert len(buffers) == res.nfev == res.njev == 6
+    assert all(b is buffers[0] for b in buffers)
+    assert res.jac is not buffers[0]  # the result's gradient is a copy
+    np.testing.assert_allclose(res.x, np.array([1.0, -2.0]) * 0.7 ** 5)
+
+
+def test_jac_inplace_gtol_and_nonfinite_stop():
+    res = fastopt.minimize(P.quadratic_inplace, np.array([1.0, 1.0]), method="sgd",
+                           jac="inplace", options={"lr": 0.05, "gtol": 1e-6, "maxiter": 10_000})
+    assert res.success and res.status == 0 and np.max(np.abs(res.jac)) <= 1e-6
+
+    @numba.njit
+    def blows_up(x, g):
+        g[:] = x
+        return np.inf if x[0] > 3 else 0.5 * (x @ x)
+
+    res = fastopt.minimize(blows_up, np.array([1.0]), method="sgd", jac="inplace",
+                           options={"lr": 0.5, "maximize": True, "maxiter": 100})
+    assert res.status == 2 and not res.success and res.x[0] <= 3 and np.isfinite(res.fun)
+
+
+def test_jac_inplace_bad_returns():
+    with pytest.raises(TypeError, match="jac='inplace'.*tuple"):
+        fastopt.minimize(lambda x, g: (1.0, g), X0, jac="inplace")
+    with pytest.raises(TypeError, match="fun must return a real number"):
+        fastopt.minimize(lambda x, g: "f", X0, jac="inplace")
+    with pytest.raises(ValueError, match="jac='inplace' is not supported in data mode"):
+        fastopt.minimize(P.rosenbrock_inplace, X0, jac="inplace", data=(np.ones((3, 2)),))
+
+
 @pytest.mark.parametrize("jac,exc", [("3-point", ValueError), ("cs", ValueError),
                                      (1, TypeError), (np.ones(2), TypeError),
                                      ([1.0, 2.0], TypeError)])

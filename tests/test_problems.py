@@ -76,6 +76,17 @@ def test_value_function_matches(problem):
         assert value(x) == problem.fun(x)[0]
 
 
+def test_inplace_form_writes_the_same_gradient(problem):
+    inplace = getattr(problems, problem.name + "_inplace")
+    for dtype in (np.float64, np.float32):
+        x = (problem.xmin + 0.3).astype(dtype)
+        f, g = problem.fun(x)
+        out = np.full_like(x, np.nan)
+        assert inplace(x, out) == f
+        np.testing.assert_array_equal(out, g)
+        assert out.dtype == dtype
+
+
 def test_returns_new_gradient_array(problem):
     x = problem.x0.copy()
     f1, g1 = problem.fun(x)

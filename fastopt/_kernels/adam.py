@@ -6,6 +6,7 @@ from numba import njit, prange
 from .._config import (ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, PARALLEL_MIN_F64,
                        PROX_OPTIONS, SERIAL_OPTIONS)
 from ._common import cast_like, lerp, shrink
+from ._powers import bias_powers
 
 
 @njit(inline="always")
@@ -46,7 +47,7 @@ def _moments(i, p, g, s, k):
 
 
 # h = [lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay]
-# s = [exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad)]
+# s = [exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad)]; c = the bias powers (_powers.STATE)
 
 
 @njit(**ELEMENT_OPTIONS)
@@ -62,10 +63,11 @@ def _adam_elem(i, p, g, s, k):
 @njit(inline="always")
 def _adam_coefs(p, c, h, t):
     lr, beta1, beta2 = h[0], h[1], h[2]
+    power1, power2 = bias_powers(c, 0, beta1, beta2, t)  # beta ** t, without pow
     # sqrt, not ** 0.5: the same value (both correctly rounded) at a fraction of the cost.
     return _moment_coefs(p, lr, beta1, beta2, h[4], h[7] != 0, h[6] != 0) + (
-        cast_like(1 / np.sqrt(1 - beta2 ** t), p), cast_like(h[3], p),
-        cast_like(-lr / (1 - beta1 ** t), p), h[5] != 0)
+        cast_like(1 / np.sqrt(1 - power2), p), cast_like(h[3], p),
+        cast_like(-lr / (1 - power1), p), h[5] != 0)
 
 
 @njit(**KERNEL_OPTIONS)
