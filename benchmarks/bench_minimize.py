@@ -21,7 +21,8 @@ _W3_CASES = [*W.W3_CASES]
 
 
 class MinimizeSuite:
-    """The two W3 runs through ``fastopt.minimize``, jitted and Python objective."""
+    """The W3 runs through ``fastopt.minimize``: jitted objective (returning its gradient
+    or writing it in place, ``jac="inplace"``) and Python objective."""
 
     params = [_W3_CASES]
     param_names = ["case"]
@@ -30,10 +31,14 @@ class MinimizeSuite:
     def setup(self, case):
         n, iters = W.W3_CASES[case]
         self.jitted = W.fastopt_minimize(n, iters, "jitted")  # compiles the loop
+        self.inplace = W.fastopt_minimize(n, iters, "inplace")
         self.python = W.fastopt_minimize(n, iters, "python")
 
     def time_minimize_jitted(self, case):
         self.jitted()
+
+    def time_minimize_inplace(self, case):
+        self.inplace()
 
     def time_minimize_python(self, case):
         self.python()

@@ -540,18 +540,22 @@ def fastopt_minimize(n: int, iters: int, objective: str = "jitted", method: str 
     """``fastopt.minimize`` on Rosenbrock for exactly ``iters`` iterations.
 
     objective: "jitted" (``fastopt.problems.rosenbrock``: the whole loop runs
-    compiled, compiled here once) or "python" (``rosenbrock_numpy``).
+    compiled, compiled here once), "inplace" (``rosenbrock_inplace`` with
+    ``jac="inplace"``: compiled, the gradient written into one buffer) or
+    "python" (``rosenbrock_numpy``).
     Returns run() -> OptimizeResult.
     """
     import fastopt
     from fastopt import problems
 
-    fun = problems.rosenbrock if objective == "jitted" else rosenbrock_numpy
+    fun, jac = {"jitted": (problems.rosenbrock, True),
+                "inplace": (problems.rosenbrock_inplace, "inplace"),
+                "python": (rosenbrock_numpy, True)}[objective]
     x0 = rosenbrock_x0(n)
     opts = {"maxiter": iters, "gtol": 0.0, "lr": lr}
 
     def run():
-        return fastopt.minimize(fun, x0, method=method, jac=True, options=opts)
+        return fastopt.minimize(fun, x0, method=method, jac=jac, options=opts)
 
     run()
     return run

@@ -196,7 +196,8 @@ momentum=...)``: note ``eps_in_sqrt=False`` (optax's default puts
   two ``pow`` calls: the powers are correctly rounded, where the C
   library's ``pow`` that torch calls is one ulp off at rare steps
   (a relative change of ~1e-16 in that step's size). Editing ``betas``
-  mid-run uses the new :math:`\\beta^t` from then on, as in torch.
+  mid-run uses the new :math:`\\beta^t` from then on, as in torch. Adamax,
+  NAdam and RAdam carry their powers the same way.
 * AMSGrad keeps the running maximum of the *uncorrected* :math:`v_t`
   (``max_exp_avg_sq``, allocated only with ``amsgrad=True``), as torch does.
 * ``decoupled_weight_decay=True`` multiplies the parameters by

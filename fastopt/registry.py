@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from . import _validation as v
 from ._kernels import adam, adaptive, sgd, sign
-from ._kernels._powers import STATE as _BIAS_POWERS
+from ._kernels._powers import state as _power
 from ._kernels.adam import adam_kernel, adamax_kernel, nadam_kernel, radam_kernel
 from ._kernels.adaptive import adadelta_kernel, adagrad_kernel, rmsprop_kernel
 from ._kernels.sgd import asgd_kernel, sgd_kernel
@@ -114,6 +114,8 @@ _EPS = Hyper("eps", 1e-8, v.positive)
 _BETAS = Hyper("betas", (0.9, 0.999), v.betas)
 _MAXIMIZE = Hyper("maximize", False, v.flag)
 _DECOUPLED = Hyper("decoupled_weight_decay", False, v.flag)
+# beta1 ** t and beta2 ** t of the bias corrections, carried in the state (_kernels._powers)
+_BOTH_POWERS = _power("beta1_power") + _power("beta2_power")
 
 
 def _check_sgd(group: dict) -> None:
@@ -156,33 +158,33 @@ SPECS: tuple[OptimizerSpec, ...] = (
         (_lr(1e-3), _BETAS, _EPS, _wd(), Hyper("amsgrad", False, v.flag), _MAXIMIZE, _DECOUPLED),
         ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay"),
         slots=("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
-        nslots=lambda g: 3 if g["amsgrad"] else 2, scalars=_BIAS_POWERS,
+        nslots=lambda g: 3 if g["amsgrad"] else 2, scalars=_BOTH_POWERS,
         torch="Adam", reference="Kingma & Ba 2015; Reddi, Kale & Kumar 2018 (AMSGrad)"),
     OptimizerSpec(
         "adamw", "AdamW", adam_kernel,
         (_lr(1e-3), _BETAS, _EPS, _wd(1e-2), Hyper("amsgrad", False, v.flag), _MAXIMIZE),
         ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay"),
         slots=("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
-        nslots=lambda g: 3 if g["amsgrad"] else 2, scalars=_BIAS_POWERS,
+        nslots=lambda g: 3 if g["amsgrad"] else 2, scalars=_BOTH_POWERS,
         fixed={"decoupled_weight_decay": True},
         torch="AdamW", reference="Loshchilov & Hutter 2019"),
     OptimizerSpec(
         "adamax", "Adamax", adamax_kernel,
         (_lr(2e-3), _BETAS, _EPS, _wd(), _MAXIMIZE),
         ("lr", "betas", "eps", "weight_decay", "maximize"),
-        slots=("exp_avg", "exp_inf"),
+        slots=("exp_avg", "exp_inf"), scalars=_power("beta1_power"),
         torch="Adamax", reference="Kingma & Ba 2015, section 7"),
     OptimizerSpec(
         "nadam", "NAdam", nadam_kernel,
         (_lr(2e-3), _BETAS, _EPS, _wd(), Hyper("momentum_decay", 4e-3, v.nonneg), _DECOUPLED, _MAXIMIZE),
         ("lr", "betas", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay", "maximize"),
-        slots=("exp_avg", "exp_avg_sq"), scalars=(("mu_product", 1.0),),
+        slots=("exp_avg", "exp_avg_sq"), scalars=(("mu_product", 1.0),) + _power("beta2_power"),
         torch="NAdam", reference="Dozat 2016"),
     OptimizerSpec(
         "radam", "RAdam", radam_kernel,
         (_lr(1e-3), _BETAS, _EPS, _wd(), _DECOUPLED, _MAXIMIZE),
         ("lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "maximize"),
-        slots=("exp_avg", "exp_avg_sq"),
+        slots=("exp_avg", "exp_avg_sq"), scalars=_BOTH_POWERS,
         torch="RAdam", reference="Liu et al. 2020"),
     OptimizerSpec(
         "rprop", "Rprop", rprop_kernel,

@@ -1,4 +1,4 @@
-"""The bias-correction powers beta ** t of the Adam kernel (fastopt._kernels._powers).
+"""The bias-correction powers beta ** t of the Adam-type kernels (fastopt._kernels._powers).
 
 Exact references: ``float(Fraction(beta) ** t)`` is beta ** t correctly rounded.
 """
@@ -10,62 +10,80 @@ import numpy as np
 import pytest
 
 import fastopt
-from fastopt._kernels._powers import SLOTS, STATE, bias_powers
+from fastopt._kernels._powers import SLOTS, bias_power, state
+from fastopt.registry import REGISTRY
 
 
 @numba.njit
-def _run(c, beta1, beta2, steps):
-    out = np.empty((steps.size, 2))
+def _run(c, beta, steps):
+    out = np.empty(steps.size)
     for i in range(steps.size):
-        out[i, 0], out[i, 1] = bias_powers(c, 0, beta1, beta2, steps[i])
+        out[i] = bias_power(c, 0, beta, steps[i])
     return out
 
 
 def _fresh():
-    return np.array([x for _, x in STATE])
+    return np.array([x for _, x in state("p")])
 
 
 def _exact(beta, t):
     return float(Fraction(beta) ** t)
 
 
-@pytest.mark.parametrize("beta1,beta2", [(0.9, 0.999), (0.5, 0.99), (0.95, 0.9999),
-                                         (0.0, 0.3), (0.123456789, 0.999999)])
-def test_running_powers_are_correctly_rounded(beta1, beta2):
-    steps = np.arange(1.0, 1201.0)
-    out = _run(_fresh(), beta1, beta2, steps)
+@pytest.mark.parametrize("beta", [0.9, 0.999, 0.5, 0.99, 0.95, 0.9999, 0.0, 0.3,
+                                  0.123456789, 0.999999])
+def test_running_power_is_correctly_rounded(beta):
+    out = _run(_fresh(), beta, np.arange(1.0, 1201.0))
     for t in (1, 2, 3, 7, 64, 100, 333, 1000, 1200):
-        assert out[t - 1, 0] == _exact(beta1, t), t
-        assert out[t - 1, 1] == _exact(beta2, t), t
+        assert out[t - 1] == _exact(beta, t), t
 
 
 def test_cache_miss_recomputes_the_same_value():
     """A jump in t, a repeated t (the L1 step after the update) and a changed beta."""
-    steps = np.arange(1.0, 501.0)
-    running = _run(_fresh(), 0.9, 0.999, steps)
-    jumped = _run(_fresh(), 0.9, 0.999, np.array([37.0, 500.0, 500.0, 12.0]))
+    running = _run(_fresh(), 0.999, np.arange(1.0, 501.0))
+    jumped = _run(_fresh(), 0.999, np.array([37.0, 500.0, 500.0, 12.0]))
     np.testing.assert_array_equal(jumped, running[[36, 499, 499, 11]])
     c = _fresh()
-    _run(c, 0.9, 0.999, steps[:10])
-    changed = _run(c, 0.8, 0.999, np.array([11.0]))  # torch: the new beta ** t
-    assert changed[0, 0] == _exact(0.8, 11) and changed[0, 1] == _exact(0.999, 11)
+    _run(c, 0.9, np.arange(1.0, 11.0))
+    assert _run(c, 0.8, np.array([11.0]))[0] == _exact(0.8, 11)  # torch: the new beta ** t
     assert c.size == SLOTS
 
 
-def test_adam_bias_corrections_follow_a_changed_beta():
+@pytest.mark.parametrize("name", ["adam", "adamw", "adamax", "nadam", "radam"])
+def test_kernels_carry_their_powers(name):
+    """The state holds beta ** t of the last step, correctly rounded."""
+    rng = np.random.default_rng(0)
+    p = rng.standard_normal(3)
+    opt = getattr(fastopt, REGISTRY[name].class_name)(p, betas=(0.9, 0.99))
+    for _ in range(25):
+        opt.step(rng.standard_normal(3))
+    st = opt.state[0]
+    for key, beta in (("beta1_power", 0.9), ("beta2_power", 0.99)):
+        if key in st:
+            assert st[key] == _exact(beta, 25) and st[key + "_step"] == 25.0
+
+
+@pytest.mark.parametrize("name", ["adam", "adamax", "nadam", "radam"])
+def test_changed_betas_follow_torch(name):
     """Editing betas mid-run uses the new beta ** t from then on, as torch does."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3)
     p = rng.standard_normal(5)
     tp = torch.tensor(p.copy(), requires_grad=True)
-    opt = fastopt.Adam(p, lr=1e-2)
-    topt = torch.optim.Adam([tp], lr=1e-2)
-    for t in range(20):
-        if t == 10:
-            opt.param_groups[0]["betas"] = (0.8, 0.99)
-            topt.param_groups[0]["betas"] = (0.8, 0.99)
-        g = rng.standard_normal(5)
-        opt.step(g)
-        tp.grad = torch.tensor(g)
-        topt.step()
-    np.testing.assert_allclose(p, tp.detach().numpy(), rtol=1e-13, atol=0)
+    cls = REGISTRY[name].class_name
+    opt = getattr(fastopt, cls)(p, lr=1e-2)
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # torch's scalar state in float64, as fastopt's
+    try:
+        topt = getattr(torch.optim, cls)([tp], lr=1e-2)
+        for t in range(20):
+            if t == 10:
+                opt.param_groups[0]["betas"] = (0.8, 0.99)
+                topt.param_groups[0]["betas"] = (0.8, 0.99)
+            g = rng.standard_normal(5)
+            opt.step(g)
+            tp.grad = torch.tensor(g)
+            topt.step()
+    finally:
+        torch.set_default_dtype(old)
+    np.testing.assert_allclose(p, tp.detach().numpy(), rtol=1e-14, atol=0)

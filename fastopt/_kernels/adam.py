@@ -6,7 +6,7 @@ from numba import njit, prange
 from .._config import (ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, PARALLEL_MIN_F64,
                        PROX_OPTIONS, SERIAL_OPTIONS)
 from ._common import cast_like, lerp, shrink
-from ._powers import bias_powers
+from ._powers import SLOTS, bias_power
 
 
 @njit(inline="always")
@@ -47,7 +47,7 @@ def _moments(i, p, g, s, k):
 
 
 # h = [lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay]
-# s = [exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad)]; c = the bias powers (_powers.STATE)
+# s = [exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad)]; c = [beta1 ** t, beta2 ** t] (_powers)
 
 
 @njit(**ELEMENT_OPTIONS)
@@ -63,7 +63,7 @@ def _adam_elem(i, p, g, s, k):
 @njit(inline="always")
 def _adam_coefs(p, c, h, t):
     lr, beta1, beta2 = h[0], h[1], h[2]
-    power1, power2 = bias_powers(c, 0, beta1, beta2, t)  # beta ** t, without pow
+    power1, power2 = bias_power(c, 0, beta1, t), bias_power(c, SLOTS, beta2, t)  # without pow
     # sqrt, not ** 0.5: the same value (both correctly rounded) at a fraction of the cost.
     return _moment_coefs(p, lr, beta1, beta2, h[4], h[7] != 0, h[6] != 0) + (
         cast_like(1 / np.sqrt(1 - power2), p), cast_like(h[3], p),
@@ -97,7 +97,7 @@ def adam_prox(p, s, c, h, t, l1, skip):
 
 
 # h = [lr, beta1, beta2, eps, weight_decay, maximize]
-# s = [exp_avg, exp_inf]
+# s = [exp_avg, exp_inf]; c = [beta1 ** t] (_powers)
 
 
 @njit(**ELEMENT_OPTIONS)
@@ -120,7 +120,7 @@ def _adamax_coefs(p, c, h, t):
     w1 = cast_like(1 - beta1, p)  # torch's lerp weight; see _moment_coefs
     return (cast_like(h[4], p), w1, cast_like(1.0, p) - w1,
             abs(1 - beta1) < 0.5, cast_like(h[2], p), cast_like(h[3], p),
-            cast_like(-h[0] / (1 - beta1 ** t), p), h[5] != 0)
+            cast_like(-h[0] / (1 - bias_power(c, 0, beta1, t)), p), h[5] != 0)
 
 
 @njit(**KERNEL_OPTIONS)
@@ -149,7 +149,7 @@ def adamax_prox(p, s, c, h, t, l1, skip):
 
 
 # h = [lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize]
-# s = [exp_avg, exp_avg_sq]; c = [mu_product] (starts at 1)
+# s = [exp_avg, exp_avg_sq]; c = [mu_product (starts at 1), beta2 ** t (_powers)]
 
 
 @njit(**ELEMENT_OPTIONS)
@@ -175,11 +175,12 @@ def _nadam_mus(h, t):
 def _nadam_coefs(p, c, h, t):
     lr, beta1, beta2 = h[0], h[1], h[2]
     mu, mu_next = _nadam_mus(h, t)
-    # torch keeps mu_product as a tensor of the default dtype.
-    mu_product = float(cast_like(c[0] * mu, p))
+    # torch keeps mu_product as a tensor of the default dtype (the parameters' here, see
+    # tests/reference.py) and multiplies it by mu cast to that dtype.
+    mu_product = float(cast_like(c[0], p) * cast_like(mu, p))
     c[0] = mu_product
     return _moment_coefs(p, lr, beta1, beta2, h[4], h[6] != 0, h[7] != 0) + (
-        cast_like(1 / (1 - beta2 ** t), p), cast_like(h[3], p),
+        cast_like(1 / (1 - bias_power(c, 1, beta2, t)), p), cast_like(h[3], p),
         cast_like(-lr * (1.0 - mu) / (1.0 - mu_product), p),
         cast_like(-lr * mu_next / (1.0 - mu_product * mu_next), p))
 
@@ -208,13 +209,13 @@ def nadam_prox(p, s, c, h, t, l1, skip):
     lr, beta2, eps, mu_product = h[0], h[2], h[3], c[0]
     mu, mu_next = _nadam_mus(h, t)
     step = lr * ((1.0 - mu) / (1.0 - mu_product) + mu_next / (1.0 - mu_product * mu_next))
-    inv_bc2 = 1 / (1 - beta2 ** t)
+    inv_bc2 = 1 / (1 - bias_power(c, 1, beta2, t))
     for i in range(p.size - skip):
         shrink(p, i, l1 * step / (np.sqrt(s[1, i] * inv_bc2) + eps))
 
 
 # h = [lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize]
-# s = [exp_avg, exp_avg_sq]
+# s = [exp_avg, exp_avg_sq]; c = [beta1 ** t, beta2 ** t] (_powers)
 
 
 @njit(**ELEMENT_OPTIONS)
@@ -230,16 +231,18 @@ def _radam_elem(i, p, g, s, k):
 @njit(inline="always")
 def _radam_coefs(p, c, h, t):
     lr, beta1, beta2 = h[0], h[1], h[2]
-    bc2 = 1 - beta2 ** t
+    power2 = bias_power(c, SLOTS, beta2, t)
+    bc2 = 1 - power2
     rho_inf = 2 / (1 - beta2) - 1
-    rho_t = rho_inf - 2 * t * (beta2 ** t) / bc2
+    rho_t = rho_inf - 2 * t * power2 / bc2
     rectify = rho_t > 5.0
     rect = 0.0
     if rectify:
         rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
                        / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
     return _moment_coefs(p, lr, beta1, beta2, h[4], h[5] != 0, h[6] != 0) + (
-        cast_like(1 / (1 - beta1 ** t), p), cast_like(lr, p), rectify, cast_like(rect, p),
+        cast_like(1 / (1 - bias_power(c, 0, beta1, t)), p), cast_like(lr, p), rectify,
+        cast_like(rect, p),
         cast_like(np.sqrt(bc2), p), cast_like(h[3], p))
 
 
