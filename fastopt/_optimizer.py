@@ -116,8 +116,16 @@ class Optimizer:
         spec = self.spec
         out = {}
         for h in spec.hypers:
-            name = f"{where}['{h.name}']" if where.endswith("]") else f"{where}{h.name}"
-            out[h.name] = h.check(name, values[h.name]) if h.name in values else h.default
+            if h.name not in values:
+                out[h.name] = h.default
+                continue
+            try:
+                # the prefixed name only when a message needs it (most of a check's cost)
+                out[h.name] = h.check(h.name, values[h.name])
+            except (TypeError, ValueError):
+                h.check(f"{where}['{h.name}']" if where.endswith("]") else f"{where}{h.name}",
+                        values[h.name])
+                raise
         unknown = set(values) - set(out) - {"params"} - set(spec.fixed)
         if unknown and not where:
             raise TypeError(f"{type(self).__name__} got unexpected argument(s) {sorted(unknown)}")
@@ -155,14 +163,17 @@ class Optimizer:
         self._flat.extend((e, index) for e in entries)
         self._hyper.append(np.zeros(0))
         self._schedule.append(None)
-        self._refresh(index)
+        # a group of the defaults alone needs no second validation
+        self._refresh(index, dict(self.defaults) if len(param_group) == 1 else None)
 
-    def _refresh(self, index: int) -> None:
-        """Validate group ``index`` after an edit and rebuild its ``h`` vector."""
+    def _refresh(self, index: int, checked: dict | None = None) -> None:
+        """Validate group ``index`` after an edit (unless ``checked`` holds its values,
+        validated) and rebuild its ``h`` vector."""
         spec = self.spec
         group = self.param_groups[index]
         where = f"param_groups[{index}]"
-        checked = self._checked({k: group[k] for k in group if k != "params"}, where)
+        if checked is None:
+            checked = self._checked({k: group[k] for k in group if k != "params"}, where)
         for key, value in spec.fixed.items():
             if group.get(key) != value:
                 raise ValueError(f"{where}['{key}'] is fixed to {value!r} for {type(self).__name__}")

@@ -7,6 +7,8 @@ the same cached optimizer kernel, so they produce the same iterates.
 
 from __future__ import annotations
 
+import contextlib
+
 import inspect
 import numbers
 import time
@@ -376,7 +378,8 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
                 history = np.concatenate([history, np.full(max(stop + 1, 2 * history.size)
                                                            - history.size, np.nan)])
             start = time.perf_counter()
-            with quiet_twin_compiles():
+            # only the first call compiles or loads: the filter costs ~3 us a call
+            with quiet_twin_compiles() if st[_loop.IT] == 0 else contextlib.nullcontext():
                 g = loop(x, g, x_good, g_good, args, slots, scalars, h, kind, sched_params,
                          history, st, fl, stop)
             if compiled and time.perf_counter() - start < 0.05:
