@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _validation as v
+from ._kernels import _powers as bias_powers
 from .registry import OptimizerSpec
 
 
@@ -438,8 +439,11 @@ class Optimizer:
                                  f"{e.dtype}, got {x.shape} {x.dtype}")
             slots[r] = x.reshape(-1)
         scalars = []
-        for nm, _ in self.spec.scalars:
+        for nm, init in self.spec.scalars:
             if nm not in keys:
+                if bias_powers.is_state(nm):  # a cache: its initial value recomputes it
+                    scalars.append(float(init))
+                    continue
                 raise ValueError(f"state_dict lacks state.{i}.{nm}")
             scalars.append(float(np.asarray(keys[nm])))
         return (int(np.asarray(keys["step"])), slots, np.array(scalars or [0.0], dtype=np.float64))

@@ -29,6 +29,12 @@ def state(name: str) -> tuple:
             (f"{name}_lo", 0.0))
 
 
+def is_state(key: str) -> bool:
+    """Whether a scalar-state name is one of a power's entries (``state``): a cache of
+    (beta, t) that a state dict may leave out (then recomputed at the next step)."""
+    return key.endswith(("_power", "_power_step", "_power_beta", "_power_lo"))
+
+
 @intrinsic
 def fma(typingctx, a, b, c):
     """a * b + c with one rounding (``llvm.fma``: the instruction, or libm's fma)."""
