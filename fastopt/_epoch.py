@@ -91,11 +91,17 @@ def make_batcher(arity: int, bounds: bool = False):
 
 
 def make_evaluate(fun, jac, mode):
-    """``evaluate(x, batch, args) -> (f, g)`` on one batch; mode 'fun' (jac=True) or 'callable'."""
+    """``evaluate(x, batch, args) -> (f, g)`` on one batch; mode 'fun' (jac=True),
+    'inplace' (``fun(x, g, *batch, *args) -> f``; the last of ``args`` is ``g``, the
+    buffer ``minimize_data`` appends) or 'callable'."""
     if mode == "fun":
         def evaluate(x, batch, args):
             f, g = fun(x, *(batch + args))
             return float(f), g
+    elif mode == "inplace":
+        def evaluate(x, batch, args):
+            g = args[-1]
+            return float(fun(x, g, *(batch + args[:-1]))), g
     else:
         def evaluate(x, batch, args):
             both = batch + args

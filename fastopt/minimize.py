@@ -275,8 +275,8 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
         gradient into ``g`` (an array shaped and typed like ``x``, the same
         one every call) and returns ``f`` alone: no gradient array is
         allocated per iteration, which a compiled loop over a small problem
-        notices (not in data mode); ``None`` for forward finite
-        differences, as scipy does.
+        notices (in data mode ``fun(x, g, *batch, *args)``); ``None`` for
+        forward finite differences, as scipy does.
     callback : callable, optional
         ``callback(intermediate_result)`` (an ``OptimizeResult``) or
         ``callback(xk)``, called after each iteration; raising

@@ -255,7 +255,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     """Data mode of ``fastopt.minimize``; see its docstring and the user guide."""
     from scipy.optimize import OptimizeResult
 
-    from .minimize import _checked_gradient, _prepare_x0, _wants_result
+    from .minimize import _checked_gradient, _objective_value, _prepare_x0, _wants_result
 
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
@@ -264,11 +264,10 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     elif callable(jac):
         mode = "callable"
     elif isinstance(jac, str) and jac == "inplace":
-        raise ValueError("jac='inplace' is not supported in data mode yet: pass jac=True "
-                         "(fun returns (f, g)) or a callable jac")
+        mode = "inplace"
     else:
-        raise ValueError("data mode needs gradients: pass jac=True (fun returns (f, g)) or a "
-                         "callable jac")
+        raise ValueError("data mode needs gradients: pass jac=True (fun returns (f, g)), "
+                         "jac='inplace' or a callable jac")
     if not isinstance(args, tuple):
         args = (args,)
     if callback is not None and not callable(callback):
@@ -285,6 +284,9 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
                 a.shape[1:] != b.shape[1:] for a, b in zip(data, validation_data)):
             raise ValueError("validation_data must hold arrays shaped like data's (but rows)")
     x = _prepare_x0(x0)
+    val_args = args
+    if mode == "inplace":  # the gradient buffers, last of the args (_epoch.make_evaluate)
+        args, val_args = args + (np.zeros_like(x),), args + (np.zeros_like(x),)
     # A generator costs ~0.1 ms to make (OS entropy when unseeded): made only when
     # something draws from it. A given seed also seeds Numba's generator for a
     # stochastic objective.
@@ -367,8 +369,16 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     # per_example objective, compiled before the epoch.
     check = (_epoch.make_evaluate(twin, jac, mode)
              if twin is not None and size * x.size < PARALLEL_WORK else validate)
-    with quiet_twin_compiles():
-        f_check, g_check = check(x, _epoch.make_batcher(arity)[0](data, 0, min(n, size)), args)
+    first_batch = _epoch.make_batcher(arity)[0](data, 0, min(n, size))
+    if mode == "inplace":
+        out = fun(x, args[-1], *(first_batch + args[:-1]))
+        if isinstance(out, tuple):
+            raise TypeError("with jac='inplace', fun(x, g, *batch, *args) must write the gradient "
+                            "into g and return the objective alone, got a tuple")
+        f_check, g_check = _objective_value(out, "fun"), args[-1]
+    else:
+        with quiet_twin_compiles():
+            f_check, g_check = check(x, first_batch, args)
     _checked_gradient(g_check, x, "jac" if mode == "callable" else "fun")
     if rng is not None:
         _epoch.seed_noise(int(rng.integers(2 ** 31)))
@@ -407,7 +417,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
             rows = min(n, st[_epoch.N_BATCHES] * size)
             history.append(fl[_epoch.LOSS_SUM] / max(rows, 1))
             if validation_data is not None:
-                f_val = validate(x, validation_data, args)[0]
+                f_val = validate(x, validation_data, val_args)[0]
                 if not np.isfinite(f_val):
                     _raise_if_nonfinite(validation_data, "validation_data")
                 val_history.append(f_val)
@@ -459,7 +469,8 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
         x[:] = best_x
         message += f" Restored the best epoch ({best_epoch})."
     result = OptimizeResult(
-        x=x, fun=float(history[-1]) if history else float(f_check), jac=np.asarray(g),
+        # a copy: with jac='inplace' g is the buffer fun writes
+        x=x, fun=float(history[-1]) if history else float(f_check), jac=np.array(g),
         nit=int(st[_epoch.IT]), nfev=int(st[_epoch.NFEV]) + 1, njev=int(st[_epoch.NFEV]) + 1,
         status=status, success=status == 0, message=message, history=np.array(history),
         epochs=len(history), time=time.perf_counter() - started)

@@ -803,8 +803,6 @@ def test_jac_inplace_bad_returns():
         fastopt.minimize(lambda x, g: (1.0, g), X0, jac="inplace")
     with pytest.raises(TypeError, match="fun must return a real number"):
         fastopt.minimize(lambda x, g: "f", X0, jac="inplace")
-    with pytest.raises(ValueError, match="jac='inplace' is not supported in data mode"):
-        fastopt.minimize(P.rosenbrock_inplace, X0, jac="inplace", data=(np.ones((3, 2)),))
 
 
 @pytest.mark.parametrize("jac,exc", [("3-point", ValueError), ("cs", ValueError),

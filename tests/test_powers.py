@@ -8,6 +8,8 @@ from fractions import Fraction
 import numba
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastopt
 from fastopt._kernels._powers import SLOTS, bias_power, is_state, state
@@ -113,3 +115,19 @@ def test_state_dict_without_the_powers_resumes_the_same(name):
     with pytest.raises(ValueError, match="lacks slot state.0.exp_avg"):
         cls(b.copy(), lr=1e-2).load_state_dict({k: x for k, x in sd.items()
                                                  if not k.endswith(".exp_avg")})
+
+
+@settings(max_examples=60, deadline=None)
+@given(beta=st.floats(0.0, 0.99999, allow_nan=False),
+       steps=st.lists(st.integers(1, 3000), min_size=1, max_size=6))
+def test_property_any_beta_and_step_sequence(beta, steps):
+    """Runs of consecutive steps from random starts (jumps, repeats): every power
+    above the subnormal range is beta ** t correctly rounded."""
+    c = _fresh()
+    for start in steps:
+        ts = np.arange(float(start), float(start + 40))
+        out = _run(c, beta, ts)
+        for t, got in zip(ts[::13], out[::13]):
+            exact = _exact(beta, int(t))
+            if exact > 1e-290:
+                assert got == exact, (beta, t)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 
+import numba
 import numpy as np
 import pytest
 from scipy.optimize import OptimizeWarning
@@ -470,6 +471,38 @@ def test_mismatched_lengths():
 def test_bad_batch_size(batch_size, exc):
     with pytest.raises(exc, match="batch_size"):
         run(py_logistic, batch_size=batch_size)
+
+
+@numba.njit
+def _logistic_inplace(w, g, Xb, yb, scale):
+    f, grad = L.logistic(w, Xb, yb)
+    for i in range(g.size):
+        g[i] = scale * grad[i]
+    return scale * f
+
+
+@pytest.mark.parametrize("batch_size", [32, None])
+def test_jac_inplace_in_data_mode_equals_jac_true(batch_size):
+    """fun(w, g, *batch, *args) writing into g: the bits of jac=True, compiled and in
+    Python, with regularizers that change the gradient in place after the call."""
+    opts = {"lr": 0.05, "epochs": 3, "seed": 3, "l2": 0.01, "clip_norm": 0.5,
+            "validation_fraction": 0.2}
+    kw = dict(method="adam", data=(X, Y_LOG), batch_size=batch_size, args=(2.0,), options=opts)
+    ref = fastopt.minimize(lambda w, Xb, yb, s: tuple(
+        [s * v for v in L.logistic(w, Xb, yb)]), W0, jac=True, **kw)
+    compiled = fastopt.minimize(_logistic_inplace, W0, jac="inplace", **kw)
+    python = fastopt.minimize(_logistic_inplace.py_func, W0, jac="inplace", **kw)
+    for res in (compiled, python):
+        assert res.x.tobytes() == ref.x.tobytes()
+        np.testing.assert_array_equal(res.history, ref.history)
+        np.testing.assert_array_equal(res.val_history, ref.val_history)
+        np.testing.assert_array_equal(res.jac, ref.jac)
+        assert res.nfev == ref.nfev
+
+
+def test_jac_inplace_in_data_mode_bad_return():
+    with pytest.raises(TypeError, match="jac='inplace'.*tuple"):
+        fastopt.minimize(lambda w, g, Xb, yb: (0.0, g), W0, jac="inplace", data=(X, Y_LOG))
 
 
 def test_jac_none_in_data_mode():
