@@ -121,6 +121,19 @@ def _jac_mode(fun, jac) -> str:
                     f"{type(jac).__name__}")
 
 
+def _not_inline(fun, jac) -> None:
+    """Reject a ``numba.njit(inline="always")`` objective before anything compiles.
+
+    The compiled loops call ``fun(x, *args)``, and Numba cannot inline a call
+    with ``*args``: it would stop with its own error inside the compile.
+    """
+    for f, what in ((fun, "fun"), (jac, "jac")):
+        if isinstance(f, CPUDispatcher) and f.targetoptions.get("inline", "never") == "always":
+            raise TypeError(f"{what} is a numba.njit(inline='always') function, which the "
+                            "compiled loop cannot call (Numba does not inline a call with "
+                            "*args): call it from a plain @numba.njit function and pass that")
+
+
 def _checked_gradient(g, x: np.ndarray, what: str, it: int = 0) -> np.ndarray:
     """The gradient as the kernels need it, or an error naming ``what`` returned it."""
     where = f" at iteration {it}" if it else ""
@@ -309,6 +322,7 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
         return minimize_data(fun, x0, args, spec, jac, callback, options,
                              data=data, batch_size=batch_size, validation_data=validation_data)
     mode = _jac_mode(fun, jac)
+    _not_inline(fun, jac)
     if not isinstance(args, tuple):
         args = (args,)
     if callback is not None and not callable(callback):

@@ -255,7 +255,8 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     """Data mode of ``fastopt.minimize``; see its docstring and the user guide."""
     from scipy.optimize import OptimizeResult
 
-    from .minimize import _checked_gradient, _objective_value, _prepare_x0, _wants_result
+    from .minimize import (_checked_gradient, _not_inline, _objective_value, _prepare_x0,
+                           _wants_result)
 
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
@@ -268,6 +269,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     else:
         raise ValueError("data mode needs gradients: pass jac=True (fun returns (f, g)), "
                          "jac='inplace' or a callable jac")
+    _not_inline(fun, jac)
     if not isinstance(args, tuple):
         args = (args,)
     if callback is not None and not callable(callback):

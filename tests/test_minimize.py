@@ -805,6 +805,19 @@ def test_jac_inplace_bad_returns():
         fastopt.minimize(lambda x, g: "f", X0, jac="inplace")
 
 
+def test_inline_always_objective_is_a_clear_error():
+    """Numba cannot inline a call with *args, which the compiled loops make."""
+    inline = numba.njit(inline="always")(P.rosenbrock.py_func)
+    with pytest.raises(TypeError, match=r"fun is a numba.njit\(inline='always'\)"):
+        fastopt.minimize(inline, X0, jac=True)
+    with pytest.raises(TypeError, match=r"jac is a numba.njit\(inline='always'\)"):
+        fastopt.minimize(P.rosenbrock_value, X0,
+                         jac=numba.njit(inline="always")(rosen_grad_jit.py_func))
+    with pytest.raises(TypeError, match=r"fun is a numba.njit\(inline='always'\)"):
+        fastopt.minimize(inline, X0, jac=True, data=(np.ones((4, 2)),))
+    assert not inline.signatures  # nothing compiled
+
+
 @pytest.mark.parametrize("jac,exc", [("3-point", ValueError), ("cs", ValueError),
                                      (1, TypeError), (np.ones(2), TypeError),
                                      ([1.0, 2.0], TypeError)])
