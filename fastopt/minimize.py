@@ -8,7 +8,6 @@ the same cached optimizer kernel, so they produce the same iterates.
 from __future__ import annotations
 
 import contextlib
-
 import inspect
 import numbers
 import time
@@ -160,6 +159,14 @@ def _objective_value(f, what: str) -> float:
     return float(f)
 
 
+def _inplace_value(out, call: str) -> float:
+    """The objective a jac='inplace' ``fun`` returned, checked (``call`` shows its signature)."""
+    if isinstance(out, tuple):
+        raise TypeError(f"with jac='inplace', {call} must write the gradient into g and return "
+                        "the objective alone, got a tuple")
+    return _objective_value(out, "fun")
+
+
 def _first_evaluation(fun, jac, mode, x, args, st, fl):
     """Evaluate at x0 from Python, checking what fun and jac return before any loop compiles."""
     if mode == "fun":
@@ -177,11 +184,7 @@ def _first_evaluation(fun, jac, mode, x, args, st, fl):
         st[_loop.NJEV] += 1
     elif mode == "inplace":
         g = np.zeros_like(x)
-        out = fun(x, g, *args)
-        if isinstance(out, tuple):
-            raise TypeError("with jac='inplace', fun(x, g, *args) must write the gradient into g "
-                            "and return the objective alone, got a tuple")
-        f = _objective_value(out, "fun")
+        f = _inplace_value(fun(x, g, *args), "fun(x, g, *args)")
         st[_loop.NFEV] += 1
         st[_loop.NJEV] += 1
     else:

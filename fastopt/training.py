@@ -255,7 +255,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     """Data mode of ``fastopt.minimize``; see its docstring and the user guide."""
     from scipy.optimize import OptimizeResult
 
-    from .minimize import (_checked_gradient, _not_inline, _objective_value, _prepare_x0,
+    from .minimize import (_checked_gradient, _inplace_value, _not_inline, _prepare_x0,
                            _wants_result)
 
     if not callable(fun):
@@ -374,10 +374,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     first_batch = _epoch.make_batcher(arity)[0](data, 0, min(n, size))
     if mode == "inplace":
         out = fun(x, args[-1], *(first_batch + args[:-1]))
-        if isinstance(out, tuple):
-            raise TypeError("with jac='inplace', fun(x, g, *batch, *args) must write the gradient "
-                            "into g and return the objective alone, got a tuple")
-        f_check, g_check = _objective_value(out, "fun"), args[-1]
+        f_check, g_check = _inplace_value(out, "fun(x, g, *batch, *args)"), args[-1]
     else:
         with quiet_twin_compiles():
             f_check, g_check = check(x, first_batch, args)
