@@ -25,7 +25,7 @@ def _run(c, beta, steps):
 
 
 def _fresh():
-    return np.array([x for _, x in state("p")])
+    return np.array([x for _, x in state("beta_power")])
 
 
 def _exact(beta, t):

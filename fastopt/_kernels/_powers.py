@@ -23,16 +23,23 @@ from numba.extending import intrinsic
 SLOTS = 4
 
 
+# (suffix, initial value) of a power's entries, in c's order; the initial values are
+# a cache miss (t 0, beta NaN), so a missing entry recomputes the power
+_PARTS = (("_step", 0.0), ("_beta", float("nan")), ("", 1.0), ("_lo", 0.0))
+
+
 def state(name: str) -> tuple:
-    """The registry's (name, initial value) entries of one power, ``name`` for its value."""
-    return ((f"{name}_step", 0.0), (f"{name}_beta", float("nan")), (name, 1.0),
-            (f"{name}_lo", 0.0))
+    """The registry's (name, initial value) entries of one power named ``name``
+    (ending in "_power", which ``is_state`` recognizes)."""
+    if not name.endswith("_power"):
+        raise ValueError(f"a power's name ends in '_power', got {name!r}")
+    return tuple((name + suffix, init) for suffix, init in _PARTS)
 
 
 def is_state(key: str) -> bool:
     """Whether a scalar-state name is one of a power's entries (``state``): a cache of
     (beta, t) that a state dict may leave out (then recomputed at the next step)."""
-    return key.endswith(("_power", "_power_step", "_power_beta", "_power_lo"))
+    return key.endswith(tuple("_power" + suffix for suffix, _ in _PARTS))
 
 
 @intrinsic
