@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -454,3 +455,44 @@ class Optimizer:
             lines.append(f"Parameter Group {g}")
             lines += [f"    {k}: {x}" for k, x in group.items() if k != "params"]
         return "\n".join(lines) + "\n)"
+
+
+# (class, dtype, hyperparameters) -> (each slot row's initial value, scalars, h)
+_FRESH: dict = {}
+_PLAIN = frozenset((bool, int, float, str, np.float64, np.float32, np.int64, np.bool_))
+
+
+def _hyper_key(hyper: dict) -> tuple | None:
+    """``hyper`` as a key that tells apart whatever validation could (types, -0.0), or None."""
+    out = []
+    for name, value in hyper.items():
+        parts = value if type(value) is tuple else (value,)
+        for x in parts:
+            if type(x) not in _PLAIN or (x == 0 and type(x) is float and math.copysign(1, x) < 0):
+                return None
+        out.append((name, type(value), tuple(type(x) for x in parts), value))
+    return tuple(out)
+
+
+def fresh_arguments(cls: type, x: np.ndarray, hyper: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``cls(x, **hyper)._kernel_arguments()`` for a 1-D ``x``: (slots, scalars, h) of a new optimizer.
+
+    The class validates and lays out each distinct ``hyper`` once; later calls
+    copy what it built (a fresh state's slot rows are constants). ``minimize``
+    on a small problem pays ~12 us for the class, a tenth of the whole call.
+    """
+    key = _hyper_key(hyper)
+    if key is not None:
+        key = (cls, x.dtype.char, key)
+        known = _FRESH.get(key)
+        if known is not None:
+            rows, scalars, h = known
+            slots = np.empty((rows.size, x.size), dtype=x.dtype)
+            slots[...] = rows[:, None]
+            return slots, scalars.copy(), h.copy()
+    slots, scalars, h = cls(x, **hyper)._kernel_arguments()
+    if key is not None:
+        if len(_FRESH) >= 256:
+            _FRESH.clear()
+        _FRESH[key] = (slots[:, 0].copy(), scalars.copy(), h.copy())
+    return slots, scalars, h

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 import numbers
 import time
 import types
@@ -23,6 +24,7 @@ from . import _loop, _loopcache
 from . import _validation as v
 from ._config import compile_options, parallel_min
 from ._kernels import inlinable, quiet_twin_compiles
+from ._optimizer import fresh_arguments
 from .optimizers import CLASSES
 from .registry import METHODS, get_spec
 from .schedules import ReduceLROnPlateau, as_schedule
@@ -96,7 +98,7 @@ def _prepare_x0(x0) -> np.ndarray:
             raise ValueError(f"x0 must be one-dimensional, got shape {x.shape}")
     if x.size == 0:
         raise ValueError("x0 must not be empty")
-    if not np.all(np.isfinite(x)):
+    if not np.isfinite(x).all():
         raise ValueError("x0 must be finite (no NaN or inf)")
     return np.ascontiguousarray(x)
 
@@ -187,6 +189,7 @@ def _first_evaluation(fun, jac, mode, x, args, st, fl):
         f = _inplace_value(fun(x, g, *args), "fun(x, g, *args)")
         st[_loop.NFEV] += 1
         st[_loop.NJEV] += 1
+        return f, g  # fastopt's own buffer: nothing to check
     else:
         try:
             f, g = _loop.make_evaluate(fun, jac, mode)(x, None, args, st, fl)
@@ -241,7 +244,19 @@ def _only_intermediate_result(callback) -> bool:
     return set(params) == {"intermediate_result"}
 
 
+_NAMES: dict = {}
+
+
+def _method_names(spec) -> tuple[frozenset, float]:
+    """(the method's hyperparameter names, its default lr), kept per method."""
+    known = _NAMES.get(spec.name)
+    if known is None:
+        known = _NAMES[spec.name] = (frozenset(h.name for h in spec.hypers), spec.defaults["lr"])
+    return known
+
+
 _COMPILED: dict = {}
+_RAN: set = set()  # (compiled loop, dtype char) that ran with args=(): nothing left to compile
 
 
 def _compiled_loop(fun, jac, mode, spec, x: np.ndarray):
@@ -253,11 +268,11 @@ def _compiled_loop(fun, jac, mode, spec, x: np.ndarray):
     loads it instead of compiling it (about 1 s). An objective that is not
     cacheable gets a loop that calls the kernel, compiled once per process.
     """
-    jac_fn = jac if mode == "callable" else None
-    cached = _loopcache.cacheable(fun) and (jac_fn is None or _loopcache.cacheable(jac_fn))
     kernel = spec.serial_kernel if x.size < parallel_min(x.dtype) else spec.kernel
     key = (fun, jac, mode, kernel)
     if key not in _COMPILED:
+        jac_fn = jac if mode == "callable" else None
+        cached = _loopcache.cacheable(fun) and (jac_fn is None or _loopcache.cacheable(jac_fn))
         evaluate = njit(_loop.make_evaluate(fun, jac, mode))
         step = inlinable(kernel) if cached else kernel
         loop = njit(**(compile_options(kernel) if cached else {}))(
@@ -330,14 +345,18 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
         args = (args,)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-    loop_opts, hyper = _loop_options(method, options, {h.name for h in spec.hypers})
+    names, default_lr = _method_names(spec)
+    loop_opts, hyper = _loop_options(method, options, names)
     x = _prepare_x0(x0)
-    lr = hyper.get("lr", spec.defaults["lr"])
-    plateau = lr if isinstance(lr, ReduceLROnPlateau) else None
-    schedule = as_schedule(lr, "options['lr']") if plateau is None else None
-    hyper["lr"] = plateau(0) if plateau is not None else schedule(0)
-    opt = CLASSES[spec.name](x, **{k: val for k, val in hyper.items()})
-    slots, scalars, h = opt._kernel_arguments()
+    lr = hyper.get("lr", default_lr)
+    if type(lr) is float:  # the common case, without a ConstantSchedule to build
+        plateau = schedule = None
+        hyper["lr"] = v.nonneg("options['lr']", lr)
+    else:
+        plateau = lr if isinstance(lr, ReduceLROnPlateau) else None
+        schedule = as_schedule(lr, "options['lr']") if plateau is None else None
+        hyper["lr"] = plateau(0) if plateau is not None else schedule(0)
+    slots, scalars, h = fresh_arguments(CLASSES[spec.name], x, hyper)
     kind, sched_params = (0, np.array([hyper["lr"]])) if schedule is None else schedule.encode()
 
     maxiter = loop_opts["maxiter"]
@@ -383,7 +402,11 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
 
     fl[_loop.F] = f0
     g_good = np.zeros_like(x)
-    history = np.full(min(maxiter, 1024) + 1, np.nan)
+    # Room for every iterate up front (np.empty: pages are touched as the run
+    # writes them; the loop writes each entry the result shows): a run of
+    # maxiter iterations then hands this very array to the result.
+    history = np.empty(min(maxiter, 1 << 20) + 1)
+    history[0] = np.nan  # what the result shows when x0 itself is not finite
     try:
         # Chunks of iterations: the history grows as needed, and a compiled run
         # returns to Python now and then, where a KeyboardInterrupt can land
@@ -395,13 +418,17 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
             first = int(st[_loop.IT])
             stop = min(maxiter, first + chunk)
             if history.size <= stop:
-                history = np.concatenate([history, np.full(max(stop + 1, 2 * history.size)
-                                                           - history.size, np.nan)])
+                history = np.concatenate([history, np.empty(max(stop + 1, 2 * history.size)
+                                                            - history.size)])
             start = time.perf_counter()
-            # only the first call compiles or loads: the filter costs ~3 us a call
-            with quiet_twin_compiles() if first == 0 else contextlib.nullcontext():
+            # Only a call that may compile needs the filter (~3 us a call): the
+            # first of a loop and dtype (with args, whose types vary, every first chunk).
+            quiet = first == 0 and not (args == () and (loop, x.dtype.char) in _RAN)
+            with quiet_twin_compiles() if quiet else contextlib.nullcontext():
                 g = loop(x, g, x_good, g_good, args, slots, scalars, h, kind, sched_params,
                          history, st, fl, stop)
+            if quiet and compiled and args == ():
+                _RAN.add((loop, x.dtype.char))  # its one signature for this dtype is compiled
             if compiled and st[_loop.IT] > first:
                 per_iteration = (time.perf_counter() - start) / (int(st[_loop.IT]) - first)
                 chunk = max(chunk, min(int(0.05 / max(per_iteration, 1e-9)), 1 << 24))
@@ -415,7 +442,7 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
     nit = int(st[_loop.IT])
     if status == _loop.RUNNING:  # ran out of iterations: check the last evaluation too
         f_last = fl[_loop.F]
-        if np.isfinite(f_last) and np.all(np.isfinite(g)):
+        if math.isfinite(f_last) and np.isfinite(g).all():
             status = _loop.MAXITER
             if history.size <= nit:
                 history = np.append(history, np.nan)
@@ -440,7 +467,7 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
         x=x_good, fun=float(fl[_loop.F_GOOD]), jac=g_good, nit=last, nfev=int(st[_loop.NFEV]),
         njev=int(st[_loop.NJEV]), status=0 if status == _loop.CONVERGED_F else status,
         success=status in (_loop.CONVERGED_G, _loop.CONVERGED_F), message=message,
-        history=history[: last + 1].copy())
+        history=history if history.size == last + 1 else history[: last + 1].copy())
     if loop_opts["disp"]:
         print(f"{message}\n         Current function value: {result.fun:.6g}\n"
               f"         Iterations: {result.nit}\n         Function evaluations: {result.nfev}")

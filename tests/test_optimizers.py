@@ -38,6 +38,7 @@ import fastopt
 from fastopt import _validation as v
 from fastopt._config import PARALLEL_MIN, PARALLEL_MIN_F64, parallel_min
 from fastopt._kernels import quiet_twin_compiles
+from fastopt._optimizer import _FRESH, fresh_arguments
 from fastopt._kernels._powers import is_state as is_bias_power
 from fastopt.registry import REGISTRY
 
@@ -320,6 +321,42 @@ def test_serial_twin_gives_the_kernels_bits(name, opts, dtype):
             runs.append((p, s, c))
         for a, b in zip(*runs):
             assert a.dtype == b.dtype and np.array_equal(a, b), f"n={n}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name,opts", CASES, ids=CASE_IDS)
+def test_fresh_arguments_are_the_classes(name, opts, dtype):
+    """``fresh_arguments`` (minimize's setup) == ``cls(x, **opts)._kernel_arguments()``:
+    built by the class on the first call, copied on the next ones, at any size."""
+    cls = getattr(fastopt, REGISTRY[name].class_name)
+    opts = dict(opts, lr=0.05)  # minimize always passes lr
+    _FRESH.clear()
+    for n in (3, 1, 7):  # a miss, then hits at other sizes
+        x = np.linspace(-1.0, 1.0, n).astype(dtype)
+        got = fresh_arguments(cls, x, dict(opts))
+        want = cls(x.copy(), **opts)._kernel_arguments()
+        for a, b in zip(got, want):
+            assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True), n
+    assert len(_FRESH) == 1
+    got[2][0] = -1.0  # a copy: editing one run's h leaves the next run's alone
+    assert fresh_arguments(cls, x, dict(opts))[2][0] == 0.05
+
+
+def test_fresh_arguments_tell_apart_what_validation_does():
+    """A cached setup never stands in for arguments the class would treat differently."""
+    x = np.ones(3)
+    _FRESH.clear()
+    fresh_arguments(fastopt.Adam, x, {"lr": 0.1, "amsgrad": True})
+    with pytest.raises(TypeError, match="amsgrad"):  # 1 == True, but not a bool
+        fresh_arguments(fastopt.Adam, x, {"lr": 0.1, "amsgrad": 1})
+    with pytest.raises(ValueError, match="lr"):
+        fresh_arguments(fastopt.Adam, x, {"lr": -0.1})
+    fresh_arguments(fastopt.Adam, x, {"lr": 0.0})
+    assert np.signbit(fresh_arguments(fastopt.Adam, x, {"lr": -0.0})[2][0])  # not 0.0's setup
+    fresh_arguments(fastopt.Adam, x, {"lr": 0.1, "betas": [0.5, 0.6]})  # a list: no cache
+    assert len(_FRESH) == 2
+    f32 = fresh_arguments(fastopt.Adam, x.astype(np.float32), {"lr": 0.1, "amsgrad": True})
+    assert f32[0].dtype == np.float32 and len(_FRESH) == 3
 
 
 @pytest.mark.parametrize("name", NAMES)
