@@ -104,8 +104,13 @@ def clip_gradient(g, clip_value, clip_norm):
                 g[i] = g[i] * coef
 
 
-def make_loop(evaluate, kernel, hook):
+def make_loop(evaluate, kernel, hook, inplace=False):
     """The loop over iterations ``st[IT]`` .. ``stop - 1`` (``history`` must have room).
+
+    ``inplace``: ``evaluate`` writes the gradient into ``g`` and returns the
+    objective alone (``make_evaluate``'s mode 'inplace'); ``g`` then stays
+    the same array, which spares the compiled loop a reference count update
+    per iteration (~1 ns of W3's ~36). Numba compiles only the branch taken.
 
     On entry ``f = fl[F]`` and ``g`` are the objective and gradient at ``x``.
     ``x_good``/``fl[F_GOOD]`` hold the last iterate whose objective and
@@ -152,7 +157,10 @@ def make_loop(evaluate, kernel, hook):
             kernel(x, g, s, c, h, float(it + 1))
             it += 1
             st[IT] = it
-            f, g = evaluate(x, g, args, st, fl)
+            if inplace:
+                f = evaluate(x, g, args, st, fl)
+            else:
+                f, g = evaluate(x, g, args, st, fl)
         st[STATUS], fl[F] = status, f
         return g
 
@@ -160,10 +168,9 @@ def make_loop(evaluate, kernel, hook):
 
 
 def make_evaluate(fun, jac, mode):
-    """``evaluate(x, g, args, st, fl) -> (f, g)`` for ``jac`` mode 'callable', 'fun', 'inplace' or 'fd'.
-
-    ``g`` is the previous gradient: mode 'inplace' (``fun(x, g, *args) -> f``)
-    writes the new one into it, the others return a new array.
+    """``evaluate(x, g, args, st, fl) -> (f, g)`` for ``jac`` mode 'callable', 'fun' or 'fd';
+    ``-> f`` for mode 'inplace' (``fun(x, g, *args) -> f``), which writes the
+    new gradient into ``g``, the previous one.
     'fd' is scipy's forward difference: step ``fd_step * max(1, |x_i|)``.
     """
 
@@ -182,7 +189,7 @@ def make_evaluate(fun, jac, mode):
         def evaluate(x, g, args, st, fl):
             st[NFEV] += 1
             st[NJEV] += 1
-            return float(fun(x, g, *args)), g
+            return float(fun(x, g, *args))
     else:
         def evaluate(x, g, args, st, fl):
             f = float(fun(x, *args))

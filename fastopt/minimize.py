@@ -276,7 +276,7 @@ def _compiled_loop(fun, jac, mode, spec, x: np.ndarray):
         evaluate = njit(_loop.make_evaluate(fun, jac, mode))
         step = inlinable(kernel) if cached else kernel
         loop = njit(**(compile_options(kernel) if cached else {}))(
-            _loop.make_loop(evaluate, step, _loop.no_hook))
+            _loop.make_loop(evaluate, step, _loop.no_hook, inplace=mode == "inplace"))
         if cached:
             _loopcache.cache_loop(loop, fun, jac_fn, f"{mode}, inline", kernel, own_parfors=True)
         _COMPILED[key] = (loop, evaluate)
@@ -379,6 +379,8 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
         def checked_evaluate(xk, gk, args, st, fl):
             f, gk = evaluate(xk, gk, args, st, fl)
             return f, _checked_gradient(gk, xk, what, int(st[_loop.IT]))
+        if mode == "inplace":  # fastopt's own buffer: no gradient to check
+            checked_evaluate = evaluate
 
         wants_result = callback is not None and _wants_result(callback)
 
@@ -398,7 +400,7 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
                 return True
             return bool(getattr(callback, "stop_iteration", False))
 
-        loop = _loop.make_loop(checked_evaluate, spec.kernel, hook)
+        loop = _loop.make_loop(checked_evaluate, spec.kernel, hook, inplace=mode == "inplace")
 
     fl[_loop.F] = f0
     g_good = np.zeros_like(x)
