@@ -104,6 +104,25 @@ def clip_gradient(g, clip_value, clip_norm):
                 g[i] = g[i] * coef
 
 
+def call(fun, a, b, args):
+    """``fun(a, b, *args)``; ``b`` None: ``fun(a, *args)``."""
+    return fun(a, *args) if b is None else fun(a, b, *args)
+
+
+@overload(call, inline="always")
+def _call_impl(fun, a, b, args):
+    # Compiled, a call with *args passes its arrays through a tuple, with
+    # reference count updates around it, even when args is empty. With no args
+    # (and the loop's evaluate inlined), W3's loop at n = 2 runs ~32 instead of
+    # ~35 ns an iteration.
+    empty = isinstance(args, types.BaseTuple) and len(args) == 0
+    if isinstance(b, types.NoneType):
+        return (lambda fun, a, b, args: fun(a)) if empty else (
+            lambda fun, a, b, args: fun(a, *args))
+    return (lambda fun, a, b, args: fun(a, b)) if empty else (
+        lambda fun, a, b, args: fun(a, b, *args))
+
+
 def make_loop(evaluate, kernel, hook, inplace=False):
     """The loop over iterations ``st[IT]`` .. ``stop - 1`` (``history`` must have room).
 
@@ -178,28 +197,28 @@ def make_evaluate(fun, jac, mode):
         def evaluate(x, g, args, st, fl):
             st[NFEV] += 1
             st[NJEV] += 1
-            return float(fun(x, *args)), jac(x, *args)
+            return float(call(fun, x, None, args)), call(jac, x, None, args)
     elif mode == "fun":
         def evaluate(x, g, args, st, fl):
             st[NFEV] += 1
             st[NJEV] += 1
-            f, g = fun(x, *args)
+            f, g = call(fun, x, None, args)
             return float(f), g
     elif mode == "inplace":
         def evaluate(x, g, args, st, fl):
             st[NFEV] += 1
             st[NJEV] += 1
-            return float(fun(x, g, *args))
+            return float(call(fun, x, g, args))
     else:
         def evaluate(x, g, args, st, fl):
-            f = float(fun(x, *args))
+            f = float(call(fun, x, None, args))
             g = np.empty_like(x)
             for i in range(x.size):
                 xi = x[i]
                 step = fl[FD_STEP] * max(1.0, abs(float(xi)))
                 x[i] = xi + step
                 step = float(x[i]) - float(xi)  # the step actually taken in x's dtype
-                g[i] = (float(fun(x, *args)) - f) / step
+                g[i] = (float(call(fun, x, None, args)) - f) / step
                 x[i] = xi
             st[NFEV] += x.size + 1
             st[NJEV] += 1  # scipy counts finite-difference gradients too
