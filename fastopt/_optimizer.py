@@ -470,7 +470,7 @@ def _hyper_key(hyper: dict) -> tuple | None:
         for x in parts:
             if type(x) not in _PLAIN or (x == 0 and type(x) is float and math.copysign(1, x) < 0):
                 return None
-        out.append((name, type(value), tuple(type(x) for x in parts), value))
+        out.append((name, tuple(type(x) for x in parts), value))  # value tells a tuple from a scalar
     return tuple(out)
 
 

@@ -418,7 +418,7 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
         # returns to Python now and then, where a KeyboardInterrupt can land
         # between chunks without losing the state.
         # A compiled loop's first chunk is short; the next ones last ~50 ms at the
-        # rate the first one ran (a call costs ~6 us: 2 calls for W3's 10,000 steps).
+        # rate the first one ran (a call costs ~1 us: 2 calls for W3's 10,000 steps).
         chunk = 256 if compiled else 4096
         while st[_loop.STATUS] == _loop.RUNNING and st[_loop.IT] < maxiter:
             first = int(st[_loop.IT])
