@@ -21,10 +21,10 @@ from . import _coop, _epoch, _loop, _loopcache
 from . import _validation as v
 from . import losses
 from ._config import CACHE, compile_options, parallel_min
-from ._kernels import quiet_twin_compiles
+from ._kernels import quiet_first_call, ran
+from ._optimizer import build_state_dict, entry_state, fresh_state
 from .losses import PARALLEL_WORK
 from .optimizers import CLASSES
-from .schedules import ReduceLROnPlateau, as_schedule
 
 _DEFAULTS = {
     "epochs": 10, "shuffle": True, "seed": None, "drop_last": False, "disp": False,
@@ -256,7 +256,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     from scipy.optimize import OptimizeResult
 
     from .minimize import (_checked_gradient, _inplace_value, _not_inline, _prepare_x0,
-                           _wants_result)
+                           _wants_result, learning_rate)
 
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
@@ -272,6 +272,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     _not_inline(fun, jac)
     if not isinstance(args, tuple):
         args = (args,)
+    user_args = args
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     if data is None:
@@ -329,16 +330,16 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     if opts["penalty_skip"] > x.size:
         raise ValueError(f"options['penalty_skip'] must be <= x0.size = {x.size}")
 
-    lr = hyper.get("lr", spec.defaults["lr"])
-    plateau = lr if isinstance(lr, ReduceLROnPlateau) else None
-    schedule = None if plateau is not None else as_schedule(lr, "options['lr']")
-    hyper["lr"] = plateau(0) if plateau is not None else schedule(0)
-    opt = CLASSES[spec.name](x, **hyper)
-    if opts["optimizer_state"] is not None:
+    plateau, schedule, hyper["lr"] = learning_rate(hyper.get("lr", spec.defaults["lr"]))
+    if opts["optimizer_state"] is None:
+        slots, scalars, h, group = fresh_state(CLASSES[spec.name], x, hyper)
+        steps_before = 0
+    else:
+        opt = CLASSES[spec.name](x, **hyper)
         opt.load_state_dict(opts["optimizer_state"])
-    slots, scalars, h = opt._kernel_arguments()
+        slots, scalars, h = opt._kernel_arguments()
+        group, steps_before = opt.param_groups[0], opt._entries[0][0].step
     kind, sched_params = (0, np.array([hyper["lr"]])) if schedule is None else schedule.encode()
-    steps_before = opt._entries[0][0].step
 
     gather = shuffle or opts["input_noise"] > 0
     buffers = tuple(np.empty((size,) + a.shape[1:], dtype=a.dtype) for a in data)
@@ -351,10 +352,16 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     # built-in loss then runs in parallel on a large validation set.
     validate = _epoch.make_evaluate(fun, jac, mode)
     twin = losses.serial_twin(fun) if mode == "fun" else None
+    # What the types of a compiled call's arguments depend on, with no args of the user's
+    # (the quiet filter is skipped on calls that have run: nothing left to compile)
+    types = ((x.dtype.char,) + tuple((a.dtype.char, a.ndim, a.flags.writeable, a.flags.aligned)
+                                     for a in data) if user_args == () else None)
+    epoch_key = None
     if compiled:
         batch_work = size * x.size  # >= the loss's rows x outputs x features
         epoch, _ = _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, len(args),
                                    noise)
+        epoch_key = (epoch, types) if types is not None else None
         if getattr(epoch, "needs_pool", False):
             run, pool, g_out = epoch, _coop.new_pool(x.size, x.dtype), np.empty_like(x)
 
@@ -368,16 +375,28 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     # (not through the compiled ``evaluate``, which may come from the disk cache
     # inside the epoch and need no compile of its own). A small batch goes through
     # the loss's serial twin (the same bits): nothing parallel is loaded or, for a
-    # per_example objective, compiled before the epoch.
-    check = (_epoch.make_evaluate(twin, jac, mode)
-             if twin is not None and size * x.size < PARALLEL_WORK else validate)
-    first_batch = _epoch.make_batcher(arity)[0](data, 0, min(n, size))
+    # per_example objective, compiled before the epoch. A built-in loss or a
+    # per_example objective takes any number of rows: it is probed on one row
+    # (the whole first batch cost ~45 us more with the caches cold after an epoch),
+    # and the first batch's loss is computed only if the result needs it (no
+    # epoch completes).
+    small = twin is not None and size * x.size < PARALLEL_WORK
+    check = _epoch.make_evaluate(twin, jac, mode) if small else validate
+    callee = twin if small else fun
+    check_key = ((callee, jac, mode, types) if isinstance(callee, CPUDispatcher) and types is not None
+                 else None)
+    batch_of = _epoch.make_batcher(arity)[0]
+    first_batch = batch_of(data, 0, min(n, size))
+    x_start = x.copy() if twin is not None else None
     if mode == "inplace":
         out = fun(x, args[-1], *(first_batch + args[:-1]))
         f_check, g_check = _inplace_value(out, "fun(x, g, *batch, *args)"), args[-1]
     else:
-        with quiet_twin_compiles():
-            f_check, g_check = check(x, first_batch, args)
+        with quiet_first_call(check_key):
+            f_check, g_check = check(x, first_batch if twin is None else batch_of(data, 0, 1), args)
+        ran(check_key)
+        if twin is not None:
+            f_check = None
     _checked_gradient(g_check, x, "jac" if mode == "callable" else "fun")
     if rng is not None:
         _epoch.seed_noise(int(rng.integers(2 ** 31)))
@@ -400,10 +419,12 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
             if opts["maxiter"] is not None:
                 st[_epoch.N_BATCHES] = min(n_batches, opts["maxiter"] - st[_epoch.IT])
             fl[_epoch.LOSS_SUM] = 0.0
-            # only the first call compiles or loads: the filter costs ~3 us a call
-            with quiet_twin_compiles() if e == 0 else contextlib.nullcontext():
+            # only the first call compiles or loads
+            with quiet_first_call(epoch_key) if e == 0 else contextlib.nullcontext():
                 g = epoch(x, x_good, data, buffers, args, order, slots, scalars, h, kind,
                           sched_params, opts["penalty_skip"], st, fl)
+            if e == 0:
+                ran(epoch_key)
             if st[_epoch.STATUS] == _loop.NONFINITE:
                 lo = st[_epoch.BATCH] * size
                 _raise_if_nonfinite(data, "data", order[lo:lo + size] if order.size
@@ -467,6 +488,10 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
     if restored:
         x[:] = best_x
         message += f" Restored the best epoch ({best_epoch})."
+    if not history and f_check is None:  # no epoch completed: the objective at x0, first batch
+        f_check, g_first = check(x_start, first_batch, args)
+        if g is g_check:  # and none ran
+            g = g_first
     result = OptimizeResult(
         # a copy: with jac='inplace' g is the buffer fun writes
         x=x, fun=float(history[-1]) if history else float(f_check), jac=np.array(g),
@@ -474,10 +499,12 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
         status=status, success=status == 0, message=message, history=np.array(history),
         epochs=len(history), time=time.perf_counter() - started)
     # Resumable: options={"optimizer_state": result.optimizer_state} continues this run.
-    entry = opt._entries[0][0]
-    entry.step = int(st[_epoch.IT])
-    opt._count = int(st[_epoch.IT])
-    result.optimizer_state = opt.state_dict()
+    # Built from the kernel's arguments (this run's own: not copied), as the class's
+    # state_dict() would be: the class costs ~0.1 ms here, with the caches cold after an epoch.
+    steps = int(st[_epoch.IT])
+    result.optimizer_state = build_state_dict(
+        spec.name, steps, {0: entry_state(spec, steps, slots, scalars, x.shape)}, [(group, 1)],
+        copy=False)
     if validation_data is not None:
         result.val_history = np.array(val_history)
         result.best_epoch = best_epoch

@@ -1340,6 +1340,8 @@ def test_keyboard_interrupt_during_finite_differences():
     (np.array(["1", "2"]), TypeError),
     (np.array([1 + 1j, 2.0]), TypeError),
     (np.array([1.0, 2.0], dtype=np.float16), TypeError),
+    (np.array([1.0, 2.0], dtype=">f8" if np.little_endian else "<f8"), TypeError),  # not native
+    (np.array([np.nan, 1.0, 2.0, 3.0])[::2], ValueError),  # strided
     ([1.0, None], TypeError),
     (None, TypeError),
 ])
