@@ -73,6 +73,12 @@ _EXACT = dict(cache=CACHE, error_model="numpy",
 SQUARED, LOGISTIC, HUBER = 0, 1, 2
 
 
+@njit(inline="always")
+def _prefetch_rows(X):
+    """How many rows ahead of the one read a row loop prefetches (PREFETCH_BYTES, at least 1)."""
+    return max(1, PREFETCH_BYTES // max(1, X.shape[1] * X.itemsize))
+
+
 _INV_LN2 = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 = _LN2_HI + _LN2_LO, _LN2_HI with 32 bits
 _LN2_LO = 1.90821492927058770002e-10
@@ -180,7 +186,7 @@ def _glm_rows(lo, hi, grad, args):
     """
     w, X, y, kind, delta = args
     d = X.shape[1]
-    ahead, n_rows = max(1, PREFETCH_BYTES // max(1, d * X.itemsize)), X.shape[0]
+    ahead, n_rows = _prefetch_rows(X), X.shape[0]
     intercept = w.size == d + 1
     b = np.float64(w[d]) if intercept else 0.0
     block = min(BLOCK, max(8, BLOCK_BYTES // (8 * max(d, 1)) // 8 * 8))
@@ -346,7 +352,7 @@ def _softmax_rows(lo, hi, grad, args):
     z, p = buf[0], buf[1]
     off = 1.0 - smoothing
     share = smoothing / k
-    ahead, n_rows = max(1, PREFETCH_BYTES // max(1, d * X.itemsize)), X.shape[0]
+    ahead, n_rows = _prefetch_rows(X), X.shape[0]
     total = 0.0
     for i in range(lo, hi):
         if i + ahead < n_rows:

@@ -387,7 +387,6 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
                  else None)
     batch_of = _epoch.make_batcher(arity)[0]
     first_batch = batch_of(data, 0, min(n, size))
-    x_start = x.copy() if twin is not None else None
     if mode == "inplace":
         out = fun(x, args[-1], *(first_batch + args[:-1]))
         f_check, g_check = _inplace_value(out, "fun(x, g, *batch, *args)"), args[-1]
@@ -489,7 +488,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
         x[:] = best_x
         message += f" Restored the best epoch ({best_epoch})."
     if not history and f_check is None:  # no epoch completed: the objective at x0, first batch
-        f_check, g_first = check(x_start, first_batch, args)
+        f_check, g_first = check(_prepare_x0(x0), first_batch, args)
         if g is g_check:  # and none ran
             g = g_first
     result = OptimizeResult(
