@@ -294,6 +294,43 @@ def fastopt_epoch(X, y, bs, loss="logistic", method="adam", lr=LR, jitted=True):
     return run
 
 
+class HelperShare:
+    """The share of the cooperative epochs' chunks that a helper thread computed.
+
+    ``with HelperShare() as h: ...`` counts, over the data-mode ``minimize``
+    calls made inside, the chunks each epoch's helper threads computed
+    (``fastopt._coop``'s counters) against all the chunks of its batches.
+    ``h.share`` is about 0.5 with 2 threads on two free cores, near 0 when the
+    helper got no core (the epoch's thread then did every chunk itself), and
+    None when no cooperative epoch ran (a serial or ``prange`` epoch). A
+    benchmark's diagnostic: it reads fastopt's private counters.
+    """
+
+    def __enter__(self):
+        from fastopt import _coop
+
+        self._coop, self._new_pool, self.pools = _coop, _coop.new_pool, []
+
+        def new_pool(*args, **kwargs):
+            pool = self._new_pool(*args, **kwargs)
+            self.pools.append(pool)
+            return pool
+
+        _coop.new_pool = new_pool
+        return self
+
+    def __exit__(self, *exc):
+        self._coop.new_pool = self._new_pool
+
+    @property
+    def share(self) -> float | None:
+        from fastopt.losses import NCHUNKS
+
+        c = self._coop
+        chunks = sum(int(ctl[c.SEQ]) for ctl, _, _ in self.pools) * NCHUNKS
+        return sum(int(ctl[c.HELPED]) for ctl, _, _ in self.pools) / chunks if chunks else None
+
+
 def jax_epoch(X, y, bs):
     """``optax.adam`` stepped by ``jax.lax.scan`` over the batches under ``jax.jit`` (x64)."""
     jax = _jax()
