@@ -244,10 +244,8 @@ def run_w2(rounds, target, budget, summary, notes) -> list[str]:
             lines.append(f"| {labels[key]} | {_t(med[key])} | {_x(med[key] / fo)} | {loss:.6f} |")
             print(lines[-1], flush=True)
         lines.append("")
-        if helper.share is not None:
-            lines += [f"fastopt's cooperative epoch: its helper thread computed "
-                      f"{helper.share:.0%} of the batches' chunks over the measured calls (about "
-                      "50% when both cores are free for it, near 0 when it got no core).", ""]
+        if helper.sentence() is not None:
+            lines += [helper.sentence(), ""]
             print(lines[-2], flush=True)
         if "jax" in med:
             summary.append((f"W2 epoch, {n // 1000}k x {d}, batch {bs}", _t(fo),

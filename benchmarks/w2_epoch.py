@@ -196,10 +196,8 @@ def workload_table(n, d, bs, rounds, out):
                    f"(rel. diff {abs(ff - fj) / abs(fj):.1e}), "
                    f"max |w_fastopt - w_jax| / max |w| = "
                    f"{np.max(np.abs(wf - wj)) / np.max(np.abs(wj)):.1e}")
-    if helper.share is not None:
-        out.append(f"\nfastopt's cooperative epoch: its helper thread computed {helper.share:.0%} "
-                   "of the batches' chunks in the timed rounds (about 50% when both cores are "
-                   "free for it, near 0 when it got no core).")
+    if helper.sentence() is not None:
+        out.append("\n" + helper.sentence())
     return med
 
 
