@@ -332,9 +332,10 @@ class HelperShare:
 
     def sentence(self) -> str | None:
         """The share, said for a report (None when no cooperative epoch ran)."""
-        if self.share is None:
+        share = self.share
+        if share is None:
             return None
-        return (f"fastopt's cooperative epoch: its helper thread computed {self.share:.0%} of "
+        return (f"fastopt's cooperative epoch: its helper thread computed {share:.0%} of "
                 "the batches' chunks over the measured calls (about 50% when both cores are "
                 "free for it, near 0 when it got no core).")
 

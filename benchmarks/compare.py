@@ -244,9 +244,10 @@ def run_w2(rounds, target, budget, summary, notes) -> list[str]:
             lines.append(f"| {labels[key]} | {_t(med[key])} | {_x(med[key] / fo)} | {loss:.6f} |")
             print(lines[-1], flush=True)
         lines.append("")
-        if helper.sentence() is not None:
-            lines += [helper.sentence(), ""]
-            print(lines[-2], flush=True)
+        said = helper.sentence()
+        if said is not None:
+            lines += [said, ""]
+            print(said, flush=True)
         if "jax" in med:
             summary.append((f"W2 epoch, {n // 1000}k x {d}, batch {bs}", _t(fo),
                             "jax + optax (lax.scan, jit)", _t(med["jax"]), med["jax"] / fo,

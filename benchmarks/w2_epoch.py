@@ -196,8 +196,9 @@ def workload_table(n, d, bs, rounds, out):
                    f"(rel. diff {abs(ff - fj) / abs(fj):.1e}), "
                    f"max |w_fastopt - w_jax| / max |w| = "
                    f"{np.max(np.abs(wf - wj)) / np.max(np.abs(wj)):.1e}")
-    if helper.sentence() is not None:
-        out.append("\n" + helper.sentence())
+    said = helper.sentence()
+    if said is not None:
+        out.append("\n" + said)
     return med
 
 
