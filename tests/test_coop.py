@@ -162,6 +162,25 @@ def test_chunk_order_visits_every_chunk_once(workers):
     assert shares == list(range(L.NCHUNKS))
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+def test_helpers_prefetch_their_own_rows_of_the_next_batch(workers):
+    """What a helper prefetches between batches: the rows of its own chunks (``_order``) of
+    the next batch, a short last one included; nothing after the last batch."""
+    n, size = 1000, 96
+    for lo in range(0, n, size):
+        hi = min(n, lo + size)
+        start, m = hi, min(n, hi + size) - hi
+        rows = []
+        for worker in range(workers):
+            first, last = _coop._next_share(lo, hi, n, worker, workers)
+            own = range(worker * L.NCHUNKS // workers, (worker + 1) * L.NCHUNKS // workers)
+            expected = [r for c in own for r in range(start + c * m // L.NCHUNKS,
+                                                        start + (c + 1) * m // L.NCHUNKS)]
+            assert list(range(first, last)) == expected
+            rows += expected
+        assert rows == list(range(hi, min(n, hi + size)))
+
+
 def test_atomics():
     """The atomics of fastopt._atomics in njit code: compare-and-swap succeeds only on the
     expected value; release stores are seen by acquire loads; the cycle counter does not
