@@ -327,8 +327,9 @@ class HelperShare:
         from fastopt.losses import NCHUNKS
 
         c = self._coop
-        chunks = sum(int(ctl[c.SEQ]) for ctl, _, _ in self.pools) * NCHUNKS
-        return sum(int(ctl[c.HELPED]) for ctl, _, _ in self.pools) / chunks if chunks else None
+        ctls = [pool[0] for pool in self.pools]
+        chunks = sum(int(ctl[c.SEQ]) for ctl in ctls) * NCHUNKS
+        return sum(int(ctl[c.HELPED]) for ctl in ctls) / chunks if chunks else None
 
     def sentence(self) -> str | None:
         """The share, said for a report (None when no cooperative epoch ran)."""
@@ -378,6 +379,61 @@ def jax_epoch(X, y, bs):
 
     def run():
         w, f = jax.block_until_ready(epoch(w0))
+        return float(f), np.asarray(w)
+
+    run()
+    return run
+
+
+def shuffled_order(n, seed):
+    """The row order of fastopt's first shuffled epoch with ``options["seed"] = seed``.
+
+    ``minimize`` draws a seed for the objective's noise from the generator
+    first, then each epoch's permutation.
+    """
+    rng = np.random.default_rng(seed)
+    rng.integers(2 ** 31)
+    return rng.permutation(n)
+
+
+def jax_epoch_shuffled(X, y, bs, seed):
+    """``jax_epoch`` over the rows in a new random order: each batch gathered (``Xj[idx]``)
+    inside the jitted scan; the order drawn with NumPy per call, as fastopt draws it."""
+    jax = _jax()
+    import jax.numpy as jnp
+    import optax
+
+    n, d = X.shape
+    nb = n // bs
+    Xj, yj = jnp.asarray(X), jnp.asarray(y)
+    opt = optax.adam(LR, b1=B1, b2=B2, eps=EPS)
+
+    def loss(w, Xb, yb):
+        z = Xb @ w
+        return jnp.mean(jnp.logaddexp(0.0, z) - yb * z)
+
+    vg = jax.value_and_grad(loss)
+
+    def step(carry, idx):
+        w, state = carry
+        f, g = vg(w, Xj[idx], yj[idx])
+        upd, state = opt.update(g, state, w)
+        return (optax.apply_updates(w, upd), state), f
+
+    @jax.jit
+    def epoch(w, order):
+        (w, state), fs = jax.lax.scan(step, (w, opt.init(w)), order[: nb * bs].reshape(nb, bs))
+        total = jnp.sum(fs) * bs
+        if n > nb * bs:
+            (w, state), f = step((w, state), order[nb * bs:])
+            total = total + f * (n - nb * bs)
+        return w, total / n
+
+    w0 = jnp.zeros(d)
+
+    def run():
+        order = jnp.asarray(shuffled_order(n, seed))
+        w, f = jax.block_until_ready(epoch(w0, order))
         return float(f), np.asarray(w)
 
     run()
