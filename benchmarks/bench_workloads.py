@@ -341,17 +341,13 @@ class HelperShare:
                 "free for it, near 0 when it got no core).")
 
 
-def jax_epoch(X, y, bs):
-    """``optax.adam`` stepped by ``jax.lax.scan`` over the batches under ``jax.jit`` (x64)."""
+def _jax_adam_step():
+    """(opt, step): ``optax.adam`` and ``step((w, state), Xb, yb) -> ((w, state), loss)``,
+    one step on the mean logistic loss of a batch."""
     jax = _jax()
     import jax.numpy as jnp
     import optax
 
-    n, d = X.shape
-    nb = n // bs
-    Xf = jnp.asarray(X[: nb * bs].reshape(nb, bs, d))
-    yf = jnp.asarray(y[: nb * bs].reshape(nb, bs))
-    Xr, yr = jnp.asarray(X[nb * bs:]), jnp.asarray(y[nb * bs:])
     opt = optax.adam(LR, b1=B1, b2=B2, eps=EPS)
 
     def loss(w, Xb, yb):
@@ -360,11 +356,29 @@ def jax_epoch(X, y, bs):
 
     vg = jax.value_and_grad(loss)
 
-    def step(carry, batch):
+    def step(carry, Xb, yb):
         w, state = carry
-        f, g = vg(w, *batch)
+        f, g = vg(w, Xb, yb)
         upd, state = opt.update(g, state, w)
         return (optax.apply_updates(w, upd), state), f
+
+    return opt, step
+
+
+def jax_epoch(X, y, bs):
+    """``optax.adam`` stepped by ``jax.lax.scan`` over the batches under ``jax.jit`` (x64)."""
+    jax = _jax()
+    import jax.numpy as jnp
+
+    n, d = X.shape
+    nb = n // bs
+    Xf = jnp.asarray(X[: nb * bs].reshape(nb, bs, d))
+    yf = jnp.asarray(y[: nb * bs].reshape(nb, bs))
+    Xr, yr = jnp.asarray(X[nb * bs:]), jnp.asarray(y[nb * bs:])
+    opt, adam_step = _jax_adam_step()
+
+    def step(carry, batch):
+        return adam_step(carry, *batch)
 
     @jax.jit
     def epoch(w):
@@ -401,24 +415,14 @@ def jax_epoch_shuffled(X, y, bs, seed):
     inside the jitted scan; the order drawn with NumPy per call, as fastopt draws it."""
     jax = _jax()
     import jax.numpy as jnp
-    import optax
 
     n, d = X.shape
     nb = n // bs
     Xj, yj = jnp.asarray(X), jnp.asarray(y)
-    opt = optax.adam(LR, b1=B1, b2=B2, eps=EPS)
-
-    def loss(w, Xb, yb):
-        z = Xb @ w
-        return jnp.mean(jnp.logaddexp(0.0, z) - yb * z)
-
-    vg = jax.value_and_grad(loss)
+    opt, adam_step = _jax_adam_step()
 
     def step(carry, idx):
-        w, state = carry
-        f, g = vg(w, Xj[idx], yj[idx])
-        upd, state = opt.update(g, state, w)
-        return (optax.apply_updates(w, upd), state), f
+        return adam_step(carry, Xj[idx], yj[idx])
 
     @jax.jit
     def epoch(w, order):

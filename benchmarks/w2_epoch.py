@@ -166,6 +166,13 @@ def time_interleaved(runs: dict, rounds: int) -> dict:
     return times
 
 
+def agreement(f_fast, w_fast, f_jax, w_jax) -> str:
+    """How closely fastopt's epoch loss and weights match jax's."""
+    return (f"epoch loss {f_fast:.15g} vs {f_jax:.15g} "
+            f"(rel. diff {abs(f_fast - f_jax) / abs(f_jax):.1e}), max |w_fastopt - w_jax| / "
+            f"max |w| = {np.max(np.abs(w_fast - w_jax)) / np.max(np.abs(w_jax)):.1e}")
+
+
 def workload_table(n, d, bs, rounds, out):
     X, y = make_data(n, d)
     runs = {}
@@ -195,10 +202,7 @@ def workload_table(n, d, bs, rounds, out):
         ff, wf = results["fastopt"]
         verdict = "PASS" if base <= jx / 2 else "MISS"
         out.append(f"\nfastopt vs jax: {jx / base:.3f}x faster (target >= 2x: {verdict}); "
-                   f"same result: epoch loss {ff:.15g} vs {fj:.15g} "
-                   f"(rel. diff {abs(ff - fj) / abs(fj):.1e}), "
-                   f"max |w_fastopt - w_jax| / max |w| = "
-                   f"{np.max(np.abs(wf - wj)) / np.max(np.abs(wj)):.1e}")
+                   f"same result: {agreement(ff, wf, fj, wj)}")
     said = helper.sentence()
     if said is not None:
         out.append("\n" + said)
@@ -448,9 +452,7 @@ def shuffled_table(rounds, out, n=200_000, d=100, bs=256, seed=0):
     if len(names) > 1:
         (ff, wf), (fj, wj) = results[names[0]], results[names[1]]
         out.append(f"\nfastopt vs jax, shuffled: {med[names[1]] / base:.3f}x faster (no target); "
-                   f"same result: epoch loss rel. diff {abs(ff - fj) / abs(fj):.1e}, "
-                   f"max |w_fastopt - w_jax| / max |w| = "
-                   f"{np.max(np.abs(wf - wj)) / np.max(np.abs(wj)):.1e}")
+                   f"same result: {agreement(ff, wf, fj, wj)}")
     said = helper.sentence()
     if said is not None:
         out.append("\n" + said)

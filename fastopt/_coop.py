@@ -122,8 +122,9 @@ def _next_share(lo, hi, n, worker, workers):
     """The rows of ``worker``'s own chunks (``_order``) in the batch after rows lo..hi-1 of n."""
     start = min(max(hi, 0), n)
     m = min(n, start + max(hi - lo, 0)) - start
-    return (start + worker * losses.NCHUNKS // workers * m // losses.NCHUNKS,
-            start + (worker + 1) * losses.NCHUNKS // workers * m // losses.NCHUNKS)
+    first = losses._chunk_bounds(worker * losses.NCHUNKS // workers, m)[0]
+    last = losses._chunk_bounds((worker + 1) * losses.NCHUNKS // workers - 1, m)[1]
+    return start + first, start + last
 
 
 @njit(inline="always")
@@ -180,12 +181,12 @@ def _rows_chunk(rows, c, buf, payload):
     """Chunk ``c`` for the epoch's thread; a shuffled batch's rows are gathered here."""
     # ``rows`` apart: a function inside a tuple is Numba's experimental first-class type
     n, args, ctx = payload
-    ctl = ctx[0]
+    ctl, _, _, rows_x, rows_y, X, y, order, _, _ = ctx
     if ctl[GATHERED] == 0:
         return losses._chunk_sum(rows, n, c, buf, args)
-    first, last = c * n // losses.NCHUNKS, (c + 1) * n // losses.NCHUNKS
+    first, last = losses._chunk_bounds(c, n)
     start = ctl[LO]
-    X, y = _gather(ctx[5], ctx[6], ctx[7], start + first, start + last, ctx[3][0], ctx[4][0])
+    X, y = _gather(X, y, order, start + first, start + last, rows_x[0], rows_y[0])
     return _rows_into(rows, 0, X.shape[0], buf, _with_rows(args, X, y))
 
 
@@ -231,13 +232,12 @@ def _chunks(rows, n, work, bufs, sums, args, pool):
 
 @njit(inline="always")
 def _reduce(rows, n, work, w, args, ctx):
-    ctl = ctx[0]
+    ctl, _, _, _, _, X, y, order, buf_x, buf_y = ctx
     if ctl[GATHERED] != 0 and work < losses.CHUNK_WORK:
         # one pass (no chunks): the batch gathered whole, into the epoch's buffers
         start = ctl[LO]
-        _epoch.take_rows(ctx[5], ctx[7], start, start + n, ctx[8])
-        _epoch.take_rows(ctx[6], ctx[7], start, start + n, ctx[9])
-        args = _with_rows(args, ctx[8][:n], ctx[9][:n])
+        X, y = _gather(X, y, order, start, start + n, buf_x, buf_y)
+        args = _with_rows(args, X, y)
     return losses._reduce_rows(rows, n, work, w, args, ctx, _chunks)
 
 
@@ -311,8 +311,7 @@ def make_parts(fun, n_args: int):
         # never out of bounds, should lo, hi be another batch's
         hi = min(max(hi, 0), arrays[0].shape[0])
         lo = min(max(lo, 0), hi)
-        m = hi - lo
-        first, last = c * m // losses.NCHUNKS, (c + 1) * m // losses.NCHUNKS
+        first, last = losses._chunk_bounds(c, hi - lo)
         if order.size == 0:
             return chunk(first, last, buf, x, arrays[0][lo:hi], arrays[1][lo:hi], a)
         X, y = _gather(arrays[0], arrays[1], order, lo + first, lo + last, rows_x, rows_y)

@@ -250,11 +250,18 @@ def _chunks_serial(rows, n, work, bufs, sums, args, ctx):
 
 
 @njit(inline="always")
+def _chunk_bounds(c, n):
+    """Rows first..last-1 of chunk ``c`` of rows 0..n-1 (of NCHUNKS fixed ones)."""
+    return c * n // NCHUNKS, (c + 1) * n // NCHUNKS
+
+
+@njit(inline="always")
 def _chunk_sum(rows, n, c, buf, args):
     """Chunk ``c`` of rows 0..n-1 (of NCHUNKS fixed ones) into the zeroed ``buf``; its loss sum."""
     for j in range(buf.size):
         buf[j] = 0
-    return rows(c * n // NCHUNKS, (c + 1) * n // NCHUNKS, buf, args)
+    first, last = _chunk_bounds(c, n)
+    return rows(first, last, buf, args)
 
 
 @njit(**STRICT)
