@@ -22,14 +22,7 @@ per batch; it cannot stall the epoch or change its result.
 
 While the epoch's thread sums the chunks and steps the optimizer, a helper
 has nothing to compute: it prefetches its share of the next batch instead,
-so that memory keeps streaming (W2: the epoch 7-9% faster).
-
-Shuffled batches are not gathered whole by the epoch's thread: the thread
-that computes a chunk gathers its rows (of the data, in the shuffled order)
-into rows of its own, and sums them there. A helper read the rows the
-epoch's thread had just written from that thread's cache, and the epoch ran
-slower on two threads than on one (W2 shuffled: 54 ms against 39, now 17).
-A late helper only ever writes its own rows.
+so that memory keeps streaming (W2: the epoch 8% faster).
 """
 
 from __future__ import annotations
@@ -38,15 +31,14 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from . import _epoch, losses
+from . import losses
 from ._atomics import cas, cycles, load_acquire, prefetch_row, spin_pause, store_release, yield_cpu
 from ._epoch import GATHER
 
 # ctl (int64) entries; the ones threads share are a cache line (8 entries) apart.
 BATCH = 0    # the published batch's tag: its sequence number * TAG
 STOP = 8     # 1: the epoch is over, helpers leave
-LO, HI = 16, 17  # the published batch: rows lo..hi-1 of the data, or of ``order`` if gathered
-GATHERED = 18  # 1: the batches are rows of the data in ``order`` (shuffled)
+LO, HI = 16, 17  # rows of the published batch, in the data or the gather buffers
 SEQ, WORKERS = 24, 25  # the last batch's sequence number; threads in the epoch
 FACTOR, SLACK, LAST = 26, 27, 28  # the wait budget: FACTOR * own chunk cycles + SLACK
 HELPED, TAKEN = 29, 30  # counts: chunks a helper computed, chunks taken back from a late helper
@@ -70,22 +62,13 @@ SPIN_CYCLES = 5000
 IDLE_CYCLES = 2_000_000
 
 
-def new_pool(m: int, dtype, data: tuple, rows: int, workers: int | None = None):
-    """(ctl, buffers, sums, X rows, y rows) for an epoch over ``m`` parameters of ``dtype``
-    and ``data`` (X, y), whose shuffled batches' chunks hold at most ``rows`` rows (0: the
-    batches are not shuffled)."""
+def new_pool(m: int, dtype, workers: int | None = None):
+    """(ctl, buffers, sums) for an epoch over ``m`` parameters of ``dtype``."""
     workers = max(1, min(numba.get_num_threads() if workers is None else workers, losses.NCHUNKS))
     ctl = np.zeros(CTL_SIZE, dtype=np.int64)
     ctl[WORKERS], ctl[FACTOR], ctl[SLACK] = workers, WAIT_FACTOR, WAIT_SLACK
-    # each thread gathers the rows of the chunks it computes into its own rows
-    scratch = tuple(np.empty((workers, rows) + a.shape[1:], dtype=a.dtype) for a in data)
     return (ctl, np.zeros((workers, losses.NCHUNKS, m), dtype=dtype),
-            np.zeros((workers, losses.NCHUNKS))) + scratch
-
-
-def chunk_rows(batch_size: int) -> int:
-    """The most rows a chunk of a batch of ``batch_size`` rows holds."""
-    return -(-batch_size // losses.NCHUNKS)
+            np.zeros((workers, losses.NCHUNKS)))
 
 
 @njit(inline="always")
@@ -149,45 +132,10 @@ def _claim_all(ctl, base, worker, workers, compute, f, payload, wbufs, wsums):
 
 
 @njit(inline="always")
-def _rows_into(rows, first, last, buf, args):
-    """``rows(first, last, buf, args)`` into the zeroed ``buf``, as ``losses._chunk_sum``."""
-    for j in range(buf.size):
-        buf[j] = 0
-    return rows(first, last, buf, args)
-
-
-@njit(inline="always")
-def _gather(X, y, order, lo, hi, rows_x, rows_y):
-    """Rows order[lo:hi] of X and y into ``rows_x``, ``rows_y`` (a thread's own); views of them.
-
-    At most as many rows as they hold: a helper reading the bounds of two
-    batches (it fell behind) computes nonsense that is discarded, but stays
-    in bounds.
-    """
-    hi = min(hi, lo + rows_x.shape[0])
-    _epoch.take_rows(X, order, lo, hi, rows_x)
-    _epoch.take_rows(y, order, lo, hi, rows_y)
-    return rows_x[:hi - lo], rows_y[:hi - lo]
-
-
-@njit(inline="always")
-def _with_rows(args, X, y):
-    """A loss's row arguments ``(w, X, y, ...)`` with other rows."""
-    return (args[0], X, y) + args[3:]
-
-
-@njit(inline="always")
 def _rows_chunk(rows, c, buf, payload):
-    """Chunk ``c`` for the epoch's thread; a shuffled batch's rows are gathered here."""
     # ``rows`` apart: a function inside a tuple is Numba's experimental first-class type
-    n, args, ctx = payload
-    ctl, _, _, rows_x, rows_y, X, y, order, _, _ = ctx
-    if ctl[GATHERED] == 0:
-        return losses._chunk_sum(rows, n, c, buf, args)
-    first, last = losses._chunk_bounds(c, n)
-    start = ctl[LO]
-    X, y = _gather(X, y, order, start + first, start + last, rows_x[0], rows_y[0])
-    return _rows_into(rows, 0, X.shape[0], buf, _with_rows(args, X, y))
+    n, args = payload
+    return losses._chunk_sum(rows, n, c, buf, args)
 
 
 @njit(inline="always")
@@ -199,13 +147,13 @@ def _chunks(rows, n, work, bufs, sums, args, pool):
     SLACK cycles later; what is not done by then it computes itself, without
     waiting again. A late helper costs at most that wait per batch.
     """
-    ctl, wbufs, wsums = pool[0], pool[1], pool[2]
+    ctl, wbufs, wsums = pool
     seq = ctl[SEQ] + 1
     ctl[SEQ] = seq
     base = seq * TAG
     store_release(ctl, BATCH, base)  # helpers may claim from here (LO, HI are written)
-    spent, own = _claim_all(ctl, base, 0, ctl[WORKERS], _rows_chunk, rows, (n, args, pool),
-                            wbufs, wsums)
+    spent, own = _claim_all(ctl, base, 0, ctl[WORKERS], _rows_chunk, rows, (n, args), wbufs,
+                            wsums)
     if own > 0:
         ctl[LAST] = spent // own
     now = cycles()
@@ -214,7 +162,7 @@ def _chunks(rows, n, work, bufs, sums, args, pool):
         while load_acquire(ctl, DONE + 8 * c) <= base:
             t = cycles()
             if t > deadline:  # a helper is late: computed here
-                wsums[0, c] = _rows_chunk(rows, c, wbufs[0, c], (n, args, pool))
+                wsums[0, c] = _rows_chunk(rows, c, wbufs[0, c], (n, args))
                 if _mark(ctl, DONE + 8 * c, base, 0):
                     ctl[TAKEN] += 1
                 break
@@ -231,14 +179,8 @@ def _chunks(rows, n, work, bufs, sums, args, pool):
 
 
 @njit(inline="always")
-def _reduce(rows, n, work, w, args, ctx):
-    ctl, _, _, _, _, X, y, order, buf_x, buf_y = ctx
-    if ctl[GATHERED] != 0 and work < losses.CHUNK_WORK:
-        # one pass (no chunks): the batch gathered whole, into the epoch's buffers
-        start = ctl[LO]
-        X, y = _gather(X, y, order, start, start + n, buf_x, buf_y)
-        args = _with_rows(args, X, y)
-    return losses._reduce_rows(rows, n, work, w, args, ctx, _chunks)
+def _reduce(rows, n, work, w, args, pool):
+    return losses._reduce_rows(rows, n, work, w, args, pool, _chunks)
 
 
 # Per built-in loss: the epoch thread's batch function (the loss with the
@@ -250,8 +192,8 @@ def _glm_pair(kind):
         return losses._glm(w, X, y, kind, a, _reduce, pool)
 
     @njit(inline="always")
-    def chunk(first, last, buf, w, X, y, a):
-        return _rows_into(losses._glm_rows, first, last, buf, (w, X, y, kind, a))
+    def chunk(c, buf, w, X, y, a):
+        return losses._chunk_sum(losses._glm_rows, X.shape[0], c, buf, (w, X, y, kind, a))
 
     return batch, chunk
 
@@ -262,8 +204,8 @@ def _softmax_batch(w, X, Y, a, pool):
 
 
 @njit(inline="always")
-def _softmax_chunk(first, last, buf, w, X, Y, a):
-    return _rows_into(losses._softmax_rows, first, last, buf, (w, X, Y, a))
+def _softmax_chunk(c, buf, w, X, Y, a):
+    return losses._chunk_sum(losses._softmax_rows, X.shape[0], c, buf, (w, X, Y, a))
 
 
 #: public loss -> (batch, chunk, the default of its extra argument)
@@ -278,10 +220,8 @@ TWINS = {
 def make_parts(fun, n_args: int):
     """(evaluate, helper) for the epoch over ``fun``, a key of TWINS, with 0 or 1 extra args.
 
-    ``evaluate(x, batch, args)``: ``batch`` is ``(X, y, lo, hi)`` (the data
-    whole and the batch's rows, or its places in ``order`` if shuffled),
-    ``args`` is ``(ctx,) + fun's args``, ``ctx`` the pool followed by X, y,
-    ``order`` and the epoch's gather buffers of X and y (``make_run``).
+    ``evaluate(x, batch, args)``: ``batch`` is ``(X, y, lo, hi)`` (whole
+    arrays and the batch's rows), ``args`` is ``(pool,) + fun's args``.
     """
     batch, chunk, default = TWINS[fun]
     if n_args == 0:
@@ -296,43 +236,35 @@ def make_parts(fun, n_args: int):
     @njit(inline="always")
     def evaluate(x, bounds, args):
         X, y, lo, hi = bounds
-        ctx = args[0]
-        ctl = ctx[0]
+        pool = args[0]
+        ctl = pool[0]
         store_release(ctl, LO, lo)
         store_release(ctl, HI, hi)
-        # shuffled, X[lo:hi] and y[lo:hi] only give the batch's shape: its rows
-        # are gathered chunk by chunk, each by the thread that computes it
-        f, g = batch(x, X[lo:hi], y[lo:hi], extra(args[1:]), ctx)
+        f, g = batch(x, X[lo:hi], y[lo:hi], extra(args[1:]), pool)
         return float(f), g
 
     @njit(inline="always")
     def chunk_of(unused, c, buf, payload):
-        x, arrays, order, lo, hi, a, rows_x, rows_y = payload
+        x, arrays, lo, hi, a = payload
         # never out of bounds, should lo, hi be another batch's
         hi = min(max(hi, 0), arrays[0].shape[0])
         lo = min(max(lo, 0), hi)
-        first, last = losses._chunk_bounds(c, hi - lo)
-        if order.size == 0:
-            return chunk(first, last, buf, x, arrays[0][lo:hi], arrays[1][lo:hi], a)
-        X, y = _gather(arrays[0], arrays[1], order, lo + first, lo + last, rows_x, rows_y)
-        return chunk(0, X.shape[0], buf, x, X, y, a)
+        return chunk(c, buf, x, arrays[0][lo:hi], arrays[1][lo:hi], a)
 
-    def helper(x, data, order, args, pool, worker):
+    def helper(x, data, buffers, args, gathered, pool, worker):
         """Claim and compute chunks of each new batch until STOP, or idle for IDLE_CYCLES.
 
-        ``order`` is empty unless the batches are shuffled. Between batches
-        it prefetches its share of the next batch's rows, one row per poll:
-        the epoch's thread then sums the chunks and steps the optimizer, and
-        memory would idle.
+        Between batches it prefetches its share of the next batch's rows
+        (batches in data order only), one row per poll: the epoch's thread
+        then sums the chunks and steps the optimizer, and memory would idle.
         """
-        ctl, wbufs, wsums = pool[0], pool[1], pool[2]
-        rows_x, rows_y = pool[3][worker], pool[4][worker]
+        ctl, wbufs, wsums = pool
         a = extra(args)
         workers = ctl[WORKERS]
         seen = 0
         idle = cycles()
         X = data[0]
-        ahead, ahead_end = 0, 0  # the rows left to prefetch (places in ``order`` if shuffled)
+        ahead, ahead_end = 0, 0  # the rows left to prefetch
         while load_acquire(ctl, STOP) == 0:
             base = load_acquire(ctl, BATCH)
             if base > seen:
@@ -341,12 +273,16 @@ def make_parts(fun, n_args: int):
                 # the epoch's thread has not moved on to the next batch
                 lo = load_acquire(ctl, LO)
                 hi = load_acquire(ctl, HI)
-                _claim_all(ctl, base, worker, workers, chunk_of, 0,
-                           (x, data, order, lo, hi, a, rows_x, rows_y), wbufs, wsums)
-                ahead, ahead_end = _next_share(lo, hi, X.shape[0], worker, workers)
+                if gathered:
+                    _claim_all(ctl, base, worker, workers, chunk_of, 0, (x, buffers, lo, hi, a),
+                               wbufs, wsums)
+                else:
+                    _claim_all(ctl, base, worker, workers, chunk_of, 0, (x, data, lo, hi, a),
+                               wbufs, wsums)
+                    ahead, ahead_end = _next_share(lo, hi, X.shape[0], worker, workers)
                 idle = cycles()
             elif ahead < ahead_end:
-                prefetch_row(X, order[ahead] if order.size else ahead)
+                prefetch_row(X, ahead)
                 ahead += 1
                 idle = cycles()
             else:
@@ -374,20 +310,19 @@ def make_run(epoch, helper):
         workers = ctl[WORKERS]  # not numba.get_num_threads() here: it would bar the disk cache
         for i in range(ctl.size):
             ctl[i] = -1 if i >= CLAIMED else (ctl[i] if WORKERS <= i <= LAST or i == DELAY else 0)
-        ctl[GATHERED] = 1 if st[GATHER] != 0 else 0
+        gathered = st[GATHER] != 0  # the batches are in the gather buffers
         for worker in prange(workers):
             if worker == 0:
                 # built here: a nested tuple made outside cannot enter the parallel
                 # region (Numba's gufunc wrapper takes it for an array)
-                ctx = (pool[0], pool[1], pool[2], pool[3], pool[4], data[0], data[1], order,
-                       buffers[0], buffers[1])
-                g = epoch(x, x_good, data, buffers, (ctx,) + args, order, s, c, h, sched_kind,
+                epoch_args = (pool,) + args
+                g = epoch(x, x_good, data, buffers, epoch_args, order, s, c, h, sched_kind,
                           sched_params, skip, st, fl)
                 for j in range(g.size):
                     g_out[j] = g[j]
                 store_release(ctl, STOP, 1)
             else:  # int64: the prange index is unsigned in the parallel region (a second compile)
-                helper(x, data, order, args, pool, np.int64(worker))
+                helper(x, data, buffers, args, gathered, pool, np.int64(worker))
         return g_out
 
     return run

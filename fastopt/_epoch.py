@@ -169,9 +169,7 @@ def make_epoch(evaluate, kernel, prox, arity: int, wrap=_same, bounds: bool = Fa
     takes the loss's flags, under which ``a += f * rows`` could fuse into an FMA.
 
     ``bounds``: ``evaluate`` gets ``(X, y, lo, hi)`` instead of row views
-    (``make_batcher``), the data whole even when shuffled: the rows are then
-    places in ``order``, and ``evaluate`` gathers them (``_coop``). Not with
-    input noise, which needs the gathered rows here.
+    (``make_batcher``); not with input noise, which needs the views.
     """
     batch_of, gather = (wrap(f) for f in make_batcher(arity, bounds))
     add_loss, noise_sigma = ((_add_loss, _noise_sigma) if wrap is _same
@@ -183,7 +181,7 @@ def make_epoch(evaluate, kernel, prox, arity: int, wrap=_same, bounds: bool = Fa
         while st[BATCH] < st[N_BATCHES]:
             lo = st[BATCH] * size
             hi = min(n, lo + size)
-            if st[GATHER] and not bounds:
+            if st[GATHER]:
                 gather(data, buffers, order, lo, hi)
                 batch = batch_of(buffers, 0, hi - lo)
                 if fl[INPUT_NOISE] > 0:

@@ -363,8 +363,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
                                    noise)
         epoch_key = (epoch, types) if types is not None else None
         if getattr(epoch, "needs_pool", False):
-            run, g_out = epoch, np.empty_like(x)
-            pool = _coop.new_pool(x.size, x.dtype, data, _coop.chunk_rows(size) if gather else 0)
+            run, pool, g_out = epoch, _coop.new_pool(x.size, x.dtype), np.empty_like(x)
 
             def epoch(*arguments):
                 return run(*arguments, pool, g_out)
