@@ -98,7 +98,10 @@ def test_late_helpers_change_nothing(monkeypatch, delay):
 
     monkeypatch.setattr(_coop, "new_pool", slow_helpers)
     X, y, bs, w0 = _problem(L.logistic, 1, np.float64, seed=3)
-    X, y = np.tile(X, (10, 1)), np.tile(y, 10)  # 30+ batches
+    # 300+ batches: long enough (tens of ms) for the OS to give a helper some CPU
+    # while the epoch runs, also when another process (a pytest-xdist worker) holds
+    # the other core; 30 batches ran by before the helper was scheduled at all.
+    X, y = np.tile(X, (100, 1)), np.tile(y, 100)
     opts = {"epochs": 1, "shuffle": False, "lr": 0.01}
     python = _python_loop(L.logistic, w0, (), X, y, bs, opts)
     # A helper the OS gives no CPU while the epoch runs claims nothing, and nothing
