@@ -98,10 +98,11 @@ def test_late_helpers_change_nothing(monkeypatch, delay):
 
     monkeypatch.setattr(_coop, "new_pool", slow_helpers)
     X, y, bs, w0 = _problem(L.logistic, 1, np.float64, seed=3)
-    # 300+ batches: long enough (tens of ms) for the OS to give a helper some CPU
+    # 3,000+ batches: long enough (tens of ms) for the OS to give a helper some CPU
     # while the epoch runs, also when another process (a pytest-xdist worker) holds
-    # the other core; 30 batches ran by before the helper was scheduled at all.
-    X, y = np.tile(X, (100, 1)), np.tile(y, 100)
+    # the other core; 30 and then 300 batches ran by before the helper was
+    # scheduled at all, 5 runs in a row.
+    X, y = np.tile(X, (1000, 1)), np.tile(y, 1000)
     opts = {"epochs": 1, "shuffle": False, "lr": 0.01}
     python = _python_loop(L.logistic, w0, (), X, y, bs, opts)
     # A helper the OS gives no CPU while the epoch runs claims nothing, and nothing
