@@ -103,15 +103,21 @@ def _amsgrad_impl(p, g, s, k):
     return impl
 
 
+@njit(inline="always")
+def _adam_rows(p, g, s, k):
+    """The serial step (the kernel's below PARALLEL_MIN, and its serial twin)."""
+    if k[12]:
+        _amsgrad(p, g, s, k)
+    else:
+        for i in range(p.size):
+            _adam_elem(i, p, g, s, k, False)
+
+
 @njit(**KERNEL_OPTIONS)
 def adam_kernel(p, g, s, c, h, t):
     k = _adam_coefs(p, c, h, t)
     if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
-        if k[12]:
-            _amsgrad(p, g, s, k)
-        else:
-            for i in range(p.size):
-                _adam_elem(i, p, g, s, k, False)
+        _adam_rows(p, g, s, k)
     else:
         amsgrad = k[12]
         for i in prange(p.size):
@@ -120,12 +126,7 @@ def adam_kernel(p, g, s, c, h, t):
 
 @njit(**SERIAL_OPTIONS)
 def adam_serial(p, g, s, c, h, t):
-    k = _adam_coefs(p, c, h, t)
-    if k[12]:
-        _amsgrad(p, g, s, k)
-    else:
-        for i in range(p.size):
-            _adam_elem(i, p, g, s, k, False)
+    _adam_rows(p, g, s, _adam_coefs(p, c, h, t))
 
 
 @njit(**PROX_OPTIONS)
