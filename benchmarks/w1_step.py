@@ -340,7 +340,7 @@ def run_other(repeats: int, target: float) -> list[str]:
 def _kernel_clone(kernel, **frozen):
     """The njit kernel compiled again from its source with some module globals replaced.
 
-    Numba freezes globals such as PARALLEL_MIN into the compiled code; a clone
+    Numba freezes globals such as PRANGE_MIN into the compiled code; a clone
     with its own globals lets one process hold the serial and the prange
     variant of the same kernel and time them interleaved.
     """
@@ -372,10 +372,8 @@ def _worker_crossover(sizes: list[int], gap_calls: int, gap: float, inprocess: b
             opt.step(g)
             pf, s, c, h = _kernel_args(opt)
             if kernels is None:
-                kernels = ({"serial": _kernel_clone(opt.spec.kernel, PARALLEL_MIN=int(SERIAL_MIN),
-                                                    PARALLEL_MIN_F64=int(SERIAL_MIN)),
-                            "prange": _kernel_clone(opt.spec.kernel, PARALLEL_MIN=1,
-                                                    PARALLEL_MIN_F64=1)}
+                kernels = ({"serial": _kernel_clone(opt.spec.kernel, PRANGE_MIN=int(SERIAL_MIN)),
+                            "prange": _kernel_clone(opt.spec.kernel, PRANGE_MIN=1)}
                            if inprocess else {"this": opt.spec.kernel})
             timers = {}
             for name, kernel in kernels.items():
@@ -777,7 +775,10 @@ def _environment() -> list[str]:
             f"({layer}, {numba.config.NUMBA_NUM_THREADS} threads), "
             + (f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch
                else "torch: not installed"),
-            f"- fastopt: PARALLEL_MIN={_config.PARALLEL_MIN_F64} (float64) / "
+            f"- fastopt: kernels' prange from {_config.PRANGE_MIN} elements, "
+            + ("optimizer classes time serial vs prange up to "
+               f"{_config.TUNE_MAX} (_Timed); " if _config.TUNE else "no timing; ")
+            + f"loops' PARALLEL_MIN={_config.PARALLEL_MIN_F64} (float64) / "
             f"{_config.PARALLEL_MIN} (float32), kernel fast-math flags={sorted(_config.KERNEL_FASTMATH or [])}, "
             f"CACHE={_config.CACHE}; NUMBA_CACHE_DIR={os.environ.get('NUMBA_CACHE_DIR', '(default)')}"]
 

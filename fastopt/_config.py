@@ -6,7 +6,10 @@ cache (``NUMBA_CACHE_DIR`` or the ``__pycache__`` folders) to see its effect.
 
 FASTOPT_FASTMATH      "1" (default) or "0": LLVM fast-math flags on kernels.
 FASTOPT_PARALLEL_MIN  element count from which optimizer kernels use prange
-                      (default 32768 for float64, 65536 for float32).
+                      (default: compiled loops from 32768 float64 / 65536
+                      float32 elements; the optimizer classes time both ways
+                      from PRANGE_MIN up and keep the faster). Set, it fixes
+                      every threshold and turns the timing off.
 FASTOPT_CACHE         "1" (default) or "0": Numba's on-disk cache of kernels.
 FASTOPT_FAST_EXIT     "1" (default) or "0": skip the garbage collections of
                       interpreter shutdown (see ``_exit``).
@@ -52,13 +55,23 @@ KERNEL_FASTMATH = FASTMATH and {"nsz", "afn"}
 # (benchmarks/w1_step.py --crossover on 2 cores, see docs/performance):
 # float64 Adam and SGD steps win from 16-32k elements whether the worker
 # threads are hot or parked, float32 ones (half the bytes) only from ~64k.
-# FASTOPT_PARALLEL_MIN sets both.
+# Compiled loops (minimize, training) call a kernel's serial twin below these.
 PARALLEL_MIN = _int("FASTOPT_PARALLEL_MIN", 65536)  # float32
 PARALLEL_MIN_F64 = _int("FASTOPT_PARALLEL_MIN", 32768)
 
+# The kernels' own branch: prange from this many elements. Where the launch
+# pays off depends on the optimizer's work per element and on the machine
+# (Adam's divisions: from ~8k on an Intel host; SGD's few flops: past 32k),
+# so an optimizer class times the kernel against its serial twin on its
+# first steps for sizes from PRANGE_MIN to TUNE_MAX and keeps the faster
+# (``_optimizer._Timed``); elementwise updates give the same bits either way.
+# No prange launch has paid off below 4096 elements on either test host.
+TUNE = "FASTOPT_PARALLEL_MIN" not in os.environ
+PRANGE_MIN = _int("FASTOPT_PARALLEL_MIN", 4096)
+TUNE_MAX = 1 << 20
 
 def parallel_min(dtype) -> int:
-    """The element count from which kernels use prange for arrays of ``dtype``."""
+    """The element count from which compiled loops call the prange kernel for ``dtype``."""
     import numpy as np
 
     return PARALLEL_MIN_F64 if np.dtype(dtype).itemsize == 8 else PARALLEL_MIN

@@ -112,7 +112,7 @@ def loop_key(fun, jac, mode: str, kernel=None) -> str:
     parts = (_fingerprint(fun), _fingerprint(jac) if jac is not None else None, mode,
              kernel_name, _package_stamp(),
              _stable(_config.FASTMATH), _stable(_config.KERNEL_FASTMATH), _config.PARALLEL_MIN,
-             _config.PARALLEL_MIN_F64)
+             _config.PARALLEL_MIN_F64, _config.PRANGE_MIN)
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 

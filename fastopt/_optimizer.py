@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+import statistics
+from time import perf_counter_ns
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import _config
 from . import _validation as v
 from ._kernels import _powers as bias_powers
+from ._kernels import quiet_twin_compiles
 from .registry import OptimizerSpec
 
 
@@ -43,11 +47,11 @@ class ParamGroup(dict):
 
 
 class _Entry:
-    """One parameter tensor, its flat view and its optimizer state."""
+    """One parameter tensor, its flat view, its optimizer state and the kernel it steps with."""
 
-    __slots__ = ("param", "flat", "shape", "dtype", "step", "slots", "scalars")
+    __slots__ = ("param", "flat", "shape", "dtype", "step", "slots", "scalars", "kernel")
 
-    def __init__(self, param: np.ndarray):
+    def __init__(self, param: np.ndarray, spec: OptimizerSpec):
         self.param = param
         self.flat = param.reshape(-1)  # a view: C-contiguity was checked
         self.shape = param.shape
@@ -55,6 +59,48 @@ class _Entry:
         self.step = 0
         self.slots = None  # allocated at the first step, as torch does
         self.scalars = None
+        n = self.flat.size
+        self.kernel = (_Timed(self, spec.serial_kernel, spec.kernel)
+                       if _config.TUNE and _config.PRANGE_MIN <= n < _config.TUNE_MAX
+                       else spec.kernel)
+
+
+class _Timed:
+    """An entry's kernel for its first steps: the serial twin and the prange
+    kernel on alternate steps, timed; then the entry keeps the faster.
+
+    Where a prange launch (~2-4 us on 2 cores) pays off depends on the
+    optimizer's work per element, the machine and what runs between steps
+    (parked threads wake slower): for float64 Adam from ~8k elements on one
+    test host, ~32k on another; for SGD later. Timing the entry's own steps
+    answers for all three. The first call of each compiles (or loads) it and
+    starts the threads, and is not timed; then ``ROUNDS`` timed calls of
+    each. Elementwise updates give the same bits either way.
+    """
+
+    ROUNDS = 5
+    __slots__ = ("entry", "kernels", "times", "calls")
+
+    def __init__(self, entry: _Entry, serial: Callable, parallel: Callable):
+        self.entry = entry
+        self.kernels = (serial, parallel)
+        self.times: tuple[list, list] = ([], [])
+        self.calls = 0
+
+    def __call__(self, p, g, s, c, h, t) -> None:
+        k = self.calls & 1
+        kernel = self.kernels[k]
+        self.calls += 1
+        if self.calls <= 2:
+            with quiet_twin_compiles():
+                kernel(p, g, s, c, h, t)
+            return
+        start = perf_counter_ns()
+        kernel(p, g, s, c, h, t)
+        self.times[k].append(perf_counter_ns() - start)
+        if self.calls == 2 + 2 * self.ROUNDS:
+            serial, parallel = (statistics.median(x) for x in self.times)
+            self.entry.kernel = self.kernels[parallel < serial]
 
 
 def _is_group_list(params) -> bool:
@@ -192,7 +238,7 @@ class Optimizer:
             if id(p) in seen:
                 raise ValueError("some parameters appear more than once (in one or more param groups)")
             seen.add(id(p))
-            entries.append(_Entry(p))
+            entries.append(_Entry(p, self.spec))
         group = ParamGroup(self.defaults)
         group.update({k: val for k, val in param_group.items() if k != "params"})
         for key in self.spec.fixed:
@@ -300,8 +346,8 @@ class Optimizer:
                     and grads.dtype is e.dtype and grads.shape == e.shape
                     and grads.flags.c_contiguous):
                 e.step += 1
-                self.spec.kernel(e.flat, grads if grads.ndim == 1 else grads.reshape(-1),
-                                 e.slots, e.scalars, self._hyper[0], float(e.step))
+                e.kernel(e.flat, grads if grads.ndim == 1 else grads.reshape(-1),
+                         e.slots, e.scalars, self._hyper[0], float(e.step))
                 self._count += 1
                 return
         for group in self.param_groups:
@@ -311,7 +357,6 @@ class Optimizer:
                         self._refresh(index)
                 break
         grads = self._checked_grads(grads)
-        kernel = self.spec.kernel
         count = self._count
         hyper = self._hyper
         if self._scheduled:
@@ -325,8 +370,8 @@ class Optimizer:
                 self._init_state(e, self.param_groups[index])
             e.step += 1
             # The kernels take 1-D views; a 1-D gradient already is one.
-            kernel(e.flat, g if g.ndim == 1 else g.reshape(-1), e.slots, e.scalars, hyper[index],
-                   float(e.step))
+            e.kernel(e.flat, g if g.ndim == 1 else g.reshape(-1), e.slots, e.scalars,
+                     hyper[index], float(e.step))
         self._count = count + 1
 
     def _kernel_arguments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ from numba.core.registry import CPUDispatcher
 
 from . import _loop, _loopcache
 from . import _validation as v
-from ._config import compile_options, parallel_min
+from ._config import compile_options
 from ._kernels import inlinable, quiet_first_call, ran
 from ._optimizer import fresh_arguments
 from .optimizers import CLASSES
@@ -286,7 +286,7 @@ def _compiled_loop(fun, jac, mode, spec, x: np.ndarray):
     loads it instead of compiling it (about 1 s). An objective that is not
     cacheable gets a loop that calls the kernel, compiled once per process.
     """
-    kernel = spec.serial_kernel if x.size < parallel_min(x.dtype) else spec.kernel
+    kernel = spec.loop_kernel(x)
     key = (fun, jac, mode, kernel)
     if key not in _COMPILED:
         jac_fn = jac if mode == "callable" else None
@@ -415,7 +415,7 @@ def minimize(fun: Callable, x0, args: tuple = (), method: str = "adam", jac=None
                 return True
             return bool(getattr(callback, "stop_iteration", False))
 
-        loop = _loop.make_loop(checked_evaluate, spec.kernel, hook, inplace=mode == "inplace")
+        loop = _loop.make_loop(checked_evaluate, spec.loop_kernel(x), hook, inplace=mode == "inplace")
 
     fl[_loop.F] = f0
     g_good = np.zeros_like(x)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import _validation as v
+from ._config import parallel_min
 from ._kernels import adam, adaptive, sgd, sign
 from ._kernels._powers import state as _power
 from ._kernels.adam import adam_kernel, adamax_kernel, nadam_kernel, radam_kernel
@@ -82,6 +83,12 @@ class OptimizerSpec:
         name = self.kernel.__name__
         module = _KERNEL_MODULES[self.kernel.__module__]
         return getattr(module, name[: -len("_kernel")] + "_serial")
+
+    def loop_kernel(self, x) -> Callable:
+        """The kernel a loop over the parameters ``x`` calls: the serial twin
+        below ``parallel_min(x.dtype)`` elements (the same bits), the prange
+        kernel from there. (The optimizer classes time both instead.)"""
+        return self.serial_kernel if x.size < parallel_min(x.dtype) else self.kernel
 
     @property
     def prox(self) -> Callable:

@@ -221,7 +221,7 @@ def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, n_args, no
     serial = not coop and twin is not None and batch_work < PARALLEL_WORK and small_x
     inline = (None if coop or serial or not small_x or mode != "fun" or arity != 2 or n_args > 1
               else losses.inline_twin(fun))
-    kernel = spec.serial_kernel if serial or inline or coop else spec.kernel
+    kernel = spec.serial_kernel if serial or inline or coop else spec.loop_kernel(x)
     key = (fun, jac, mode, kernel, arity, ("coop", n_args) if coop else n_args if inline else None)
     if key not in _COMPILED:
         if coop:  # the epoch and its helpers
@@ -369,7 +369,7 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
                 return run(*arguments, pool, g_out)
     else:
         # the same Python evaluate as the validation below
-        epoch = _epoch.make_epoch(validate, spec.kernel, spec.prox, arity)
+        epoch = _epoch.make_epoch(validate, spec.loop_kernel(x), spec.prox, arity)
 
     # One evaluation up front, in Python, so that a wrong return is a clear error
     # (not through the compiled ``evaluate``, which may come from the disk cache

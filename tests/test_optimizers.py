@@ -36,9 +36,9 @@ from hypothesis import strategies as st
 
 import fastopt
 from fastopt import _validation as v
-from fastopt._config import PARALLEL_MIN, PARALLEL_MIN_F64, parallel_min
+from fastopt._config import PRANGE_MIN
 from fastopt._kernels import quiet_twin_compiles
-from fastopt._optimizer import _FRESH, fresh_arguments
+from fastopt._optimizer import _FRESH, _Timed, fresh_arguments
 from fastopt._kernels._powers import is_state as is_bias_power
 from fastopt.registry import REGISTRY
 
@@ -291,10 +291,10 @@ def test_matches_reference(name, opts, dtype):
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("name", NAMES)
 def test_multi_tensor_and_parallel_threshold(name, dtype):
-    """0-d, 1-, 2- and 3-D tensors and sizes on both sides of the dtype's prange threshold."""
+    """0-d, 1-, 2- and 3-D tensors and sizes on both sides of the kernels' prange threshold
+    (above it, 8 steps alternate the serial twin and the prange kernel: ``_Timed``)."""
     opts = OPTIONS[name][-1]
-    m = parallel_min(dtype)
-    shapes = [(), (5,), (3, 4), (2, 3, 4), (m - 1,), (m + 7,)]
+    shapes = [(), (5,), (3, 4), (2, 3, 4), (PRANGE_MIN - 1,), (PRANGE_MIN + 7,)]
     assert_matches_reference(name, opts, dtype, shapes, steps=8)
 
 
@@ -304,10 +304,10 @@ def test_serial_twin_gives_the_kernels_bits(name, opts, dtype):
     """``spec.serial_kernel`` (what compiled loops call) == ``spec.kernel``, bit for bit.
 
     Sizes: one element, a vector body plus a scalar remainder, and above
-    the dtype's prange threshold, where the kernel runs its prange copy of the loop.
+    the prange threshold, where the kernel runs its prange copy of the loop.
     """
     spec = REGISTRY[name]
-    for n in (1, 1003, parallel_min(dtype) + 5):
+    for n in (1, 1003, PRANGE_MIN + 5):
         runs = []
         for kernel in (spec.kernel, spec.serial_kernel):
             rng = np.random.default_rng(n)
@@ -321,6 +321,82 @@ def test_serial_twin_gives_the_kernels_bits(name, opts, dtype):
             runs.append((p, s, c))
         for a, b in zip(*runs):
             assert a.dtype == b.dtype and np.array_equal(a, b), f"n={n}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", NAMES)
+def test_timed_steps_give_the_serial_bits_and_settle(name, dtype):
+    """From PRANGE_MIN elements a class's first steps alternate the serial twin and
+    the prange kernel (``_Timed``); then the entry keeps one of them. Every step,
+    through either, gives the serial twin's bits."""
+    spec = REGISTRY[name]
+    opts = OPTIONS[name][-1]
+    n = PRANGE_MIN + 5
+    probing = 2 + 2 * _Timed.ROUNDS
+    rng = np.random.default_rng(3)
+    p = rng.standard_normal(n).astype(dtype)
+    q = p.copy()
+    opt = getattr(fastopt, spec.class_name)(p, **opts)
+    s, c, h = getattr(fastopt, spec.class_name)(q, **opts)._kernel_arguments()
+    entry = opt._flat[0][0]
+    for t in range(1, probing + 4):
+        assert isinstance(entry.kernel, _Timed) == (t <= probing), t
+        g = rng.standard_normal(n).astype(dtype)
+        g[::3] *= -1.0 if t % 2 else 1.0  # sign changes, for Rprop and Lion
+        opt.step(g)
+        with quiet_twin_compiles():
+            spec.serial_kernel(q, g, s, c, h, float(t))
+        assert np.array_equal(p, q), t
+    assert entry.kernel is spec.kernel or entry.kernel is spec.serial_kernel
+    state = opt.state[0]
+    for r, slot in enumerate(spec.slots[: s.shape[0]]):
+        assert np.array_equal(state[slot].reshape(-1), s[r]), slot
+
+
+@pytest.mark.parametrize("serial_ns,parallel_ns,kept", [(10, 7, 1), (7, 10, 0), (5, 5, 0)])
+def test_timed_keeps_the_faster_by_median(monkeypatch, serial_ns, parallel_ns, kept):
+    """The first call of each is not timed (it compiles); then the smaller median
+    of ROUNDS timed calls each wins, the serial twin on a tie. A fake clock that
+    each fake kernel advances by its cost, plus one slow outlier for each."""
+    import fastopt._optimizer as o
+
+    clock = [0]
+    calls = []
+
+    def fake(cost, label):
+        def kernel(*args):
+            calls.append(label)
+            clock[0] += cost * (100 if len(calls) in (3, 4) else 1)
+        return kernel
+
+    monkeypatch.setattr(o, "perf_counter_ns", lambda: clock[0])
+
+    class Entry:
+        kernel = None
+
+    entry = Entry()
+    kernels = (fake(serial_ns, "serial"), fake(parallel_ns, "parallel"))
+    timed = entry.kernel = _Timed(entry, *kernels)
+    for _ in range(2 + 2 * _Timed.ROUNDS):
+        assert entry.kernel is timed
+        entry.kernel(None, None, None, None, None, 1.0)
+    assert calls == ["serial", "parallel"] * (1 + _Timed.ROUNDS)
+    assert entry.kernel is kernels[kept]
+
+
+def test_timed_only_between_prange_min_and_tune_max(monkeypatch):
+    """Below PRANGE_MIN the kernel runs serially anyway, from TUNE_MAX the prange
+    copy wins wherever we measured, and FASTOPT_PARALLEL_MIN (TUNE off) fixes the
+    threshold: those entries step with the kernel from the start."""
+    import fastopt._config as config
+
+    spec = REGISTRY["adam"]
+    for n, timed in [(PRANGE_MIN - 1, False), (PRANGE_MIN, True), (config.TUNE_MAX - 1, True),
+                     (config.TUNE_MAX, False)]:
+        entry = fastopt.Adam(np.zeros(n))._flat[0][0]
+        assert isinstance(entry.kernel, _Timed) == timed and (timed or entry.kernel is spec.kernel)
+    monkeypatch.setattr(config, "TUNE", False)
+    assert fastopt.Adam(np.zeros(PRANGE_MIN))._flat[0][0].kernel is spec.kernel
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
@@ -602,8 +678,7 @@ def shapes(draw):
     # Now and then a size across the prange threshold (test_multi_tensor_and_parallel_threshold
     # covers it systematically; these sizes are slow in long double).
     if draw(st.sampled_from([False] * 24 + [True])):
-        return (draw(st.sampled_from([PARALLEL_MIN_F64 - 1, PARALLEL_MIN_F64, PARALLEL_MIN - 1,
-                                      PARALLEL_MIN, PARALLEL_MIN + 3])),)
+        return (draw(st.sampled_from([PRANGE_MIN - 1, PRANGE_MIN, PRANGE_MIN + 3])),)
     ndim = draw(st.integers(1, 3))
     dims = []
     for _ in range(ndim):

@@ -12,7 +12,7 @@ t  the step number being taken, 1 for the first step (float64)
 
 Each kernel reads its scalars, casts the per-element coefficients to the
 dtype of ``p`` (so float32 work stays float32) and runs ONE inlined element
-update, serially below ``PARALLEL_MIN`` elements and with ``prange`` above.
+update, serially below ``PRANGE_MIN`` elements and with ``prange`` above.
 
 Beside each kernel, ``<name>_prox(p, s, c, h, t, l1, skip)`` is the L1
 proximal step that follows step ``t``: it soft-thresholds every entry but the

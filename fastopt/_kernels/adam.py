@@ -4,8 +4,7 @@ import numpy as np
 from numba import njit, prange
 from numba.extending import overload
 
-from .._config import (ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, PARALLEL_MIN_F64,
-                       PROX_OPTIONS, SERIAL_OPTIONS)
+from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PRANGE_MIN, PROX_OPTIONS, SERIAL_OPTIONS
 from . import quiet_twin_compiles
 from ._common import cast_like, lerp, shrink
 from ._powers import SLOTS, bias_power
@@ -105,7 +104,7 @@ def _amsgrad_impl(p, g, s, k):
 
 @njit(inline="always")
 def _adam_rows(p, g, s, k):
-    """The serial step (the kernel's below PARALLEL_MIN, and its serial twin)."""
+    """The serial step (the kernel's below PRANGE_MIN, and its serial twin)."""
     if k[12]:
         _amsgrad(p, g, s, k)
     else:
@@ -116,7 +115,7 @@ def _adam_rows(p, g, s, k):
 @njit(**KERNEL_OPTIONS)
 def adam_kernel(p, g, s, c, h, t):
     k = _adam_coefs(p, c, h, t)
-    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
+    if p.size < PRANGE_MIN:
         _adam_rows(p, g, s, k)
     else:
         amsgrad = k[12]
@@ -167,7 +166,7 @@ def _adamax_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def adamax_kernel(p, g, s, c, h, t):
     k = _adamax_coefs(p, c, h, t)
-    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
+    if p.size < PRANGE_MIN:
         for i in range(p.size):
             _adamax_elem(i, p, g, s, k)
     else:
@@ -229,7 +228,7 @@ def _nadam_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def nadam_kernel(p, g, s, c, h, t):
     k = _nadam_coefs(p, c, h, t)
-    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
+    if p.size < PRANGE_MIN:
         for i in range(p.size):
             _nadam_elem(i, p, g, s, k)
     else:
@@ -290,7 +289,7 @@ def _radam_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def radam_kernel(p, g, s, c, h, t):
     k = _radam_coefs(p, c, h, t)
-    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
+    if p.size < PRANGE_MIN:
         for i in range(p.size):
             _radam_elem(i, p, g, s, k)
     else:

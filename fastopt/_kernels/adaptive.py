@@ -3,8 +3,7 @@
 import numpy as np
 from numba import njit, prange
 
-from .._config import (ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, PARALLEL_MIN_F64,
-                       PROX_OPTIONS, SERIAL_OPTIONS)
+from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PRANGE_MIN, PROX_OPTIONS, SERIAL_OPTIONS
 from ._common import cast_like, lerp, shrink
 
 # h = [lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize]
@@ -32,7 +31,7 @@ def _adagrad_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def adagrad_kernel(p, g, s, c, h, t):
     k = _adagrad_coefs(p, c, h, t)
-    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
+    if p.size < PRANGE_MIN:
         for i in range(p.size):
             _adagrad_elem(i, p, g, s, k)
     else:
@@ -81,7 +80,7 @@ def _adadelta_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def adadelta_kernel(p, g, s, c, h, t):
     k = _adadelta_coefs(p, c, h, t)
-    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
+    if p.size < PRANGE_MIN:
         for i in range(p.size):
             _adadelta_elem(i, p, g, s, k)
     else:
@@ -142,7 +141,7 @@ def _rmsprop_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def rmsprop_kernel(p, g, s, c, h, t):
     k = _rmsprop_coefs(p, c, h, t)
-    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
+    if p.size < PRANGE_MIN:
         for i in range(p.size):
             _rmsprop_elem(i, p, g, s, k)
     else:

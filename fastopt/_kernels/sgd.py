@@ -2,8 +2,7 @@
 
 from numba import njit, prange
 
-from .._config import (ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, PARALLEL_MIN_F64,
-                       PROX_OPTIONS, SERIAL_OPTIONS)
+from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PRANGE_MIN, PROX_OPTIONS, SERIAL_OPTIONS
 from ._common import cast_like, shrink
 
 # h = [lr, momentum, dampening, weight_decay, nesterov, maximize]
@@ -39,7 +38,7 @@ def _sgd_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def sgd_kernel(p, g, s, c, h, t):
     k = _sgd_coefs(p, c, h, t)
-    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
+    if p.size < PRANGE_MIN:
         for i in range(p.size):
             _sgd_elem(i, p, g, s, k)
     else:
@@ -97,7 +96,7 @@ def _asgd_after(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def asgd_kernel(p, g, s, c, h, t):
     k = _asgd_coefs(p, c, h, t)
-    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
+    if p.size < PRANGE_MIN:
         for i in range(p.size):
             _asgd_elem(i, p, g, s, k)
     else:

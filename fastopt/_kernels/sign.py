@@ -3,8 +3,7 @@
 import numpy as np
 from numba import njit, prange
 
-from .._config import (ELEMENT_OPTIONS, KERNEL_OPTIONS, PARALLEL_MIN, PARALLEL_MIN_F64,
-                       PROX_OPTIONS, SERIAL_OPTIONS)
+from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PRANGE_MIN, PROX_OPTIONS, SERIAL_OPTIONS
 from ._common import cast_like, shrink
 
 # h = [lr, etaminus, etaplus, step_size_min, step_size_max, maximize]
@@ -36,7 +35,7 @@ def _rprop_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def rprop_kernel(p, g, s, c, h, t):
     k = _rprop_coefs(p, c, h, t)
-    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
+    if p.size < PRANGE_MIN:
         for i in range(p.size):
             _rprop_elem(i, p, g, s, k)
     else:
@@ -77,7 +76,7 @@ def _lion_coefs(p, c, h, t):
 @njit(**KERNEL_OPTIONS)
 def lion_kernel(p, g, s, c, h, t):
     k = _lion_coefs(p, c, h, t)
-    if p.size < (PARALLEL_MIN_F64 if p.itemsize == 8 else PARALLEL_MIN):
+    if p.size < PRANGE_MIN:
         for i in range(p.size):
             _lion_elem(i, p, g, s, k)
     else:
