@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import statistics
 from time import perf_counter_ns
 from typing import Any, Callable, Sequence
 
@@ -78,7 +77,7 @@ class _Timed:
     each. Elementwise updates give the same bits either way.
     """
 
-    ROUNDS = 5
+    ROUNDS = 5  # odd: the median is one of the times
     __slots__ = ("entry", "kernels", "times", "calls")
 
     def __init__(self, entry: _Entry, serial: Callable, parallel: Callable):
@@ -99,7 +98,7 @@ class _Timed:
         kernel(p, g, s, c, h, t)
         self.times[k].append(perf_counter_ns() - start)
         if self.calls == 2 + 2 * self.ROUNDS:
-            serial, parallel = (statistics.median(x) for x in self.times)
+            serial, parallel = (sorted(x)[self.ROUNDS // 2] for x in self.times)  # medians
             self.entry.kernel = self.kernels[parallel < serial]
 
 
