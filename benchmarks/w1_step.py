@@ -25,6 +25,9 @@ Extra studies (they back the "W1 findings" in benchmarks/README.md):
                   over 2k..1M elements, one subprocess per FASTOPT_PARALLEL_MIN
                   setting with its own NUMBA_CACHE_DIR, alternated over rounds
     --overhead    where the microseconds of ``opt.step`` go at n = 100
+    --tuned       what the optimizer classes measure on their first steps
+                  (serial twin vs prange kernel, ``_Timed``) and which they
+                  keep, every optimizer, float64 and float32, 4k..512k
     --inspect     float32 promotion and vectorization in the kernels' LLVM IR
                   and assembly; ns/element at n = 1e4 (serial) with
                   FASTOPT_FASTMATH=0 and 1 (subprocesses, cache off)
@@ -395,6 +398,40 @@ def _worker_crossover(sizes: list[int], gap_calls: int, gap: float, inprocess: b
                 out["hot_min"][f"{name}/{dtype}/{n}"] = res[name]["min"]
                 out["gap_min"][f"{name}/{dtype}/{n}"] = min(times[name])
     return out
+
+
+TUNED_SIZES = [4_096, 8_192, 16_384, 32_768, 65_536, 131_072, 262_144, 524_288]
+
+
+def run_tuned(quick: bool) -> list[str]:
+    """Per optimizer, dtype and size: the medians ``_Timed`` took of the serial twin and
+    the prange kernel over an array's first steps, and the one the class kept."""
+    from fastopt._optimizer import _Timed
+    from fastopt.registry import REGISTRY
+
+    sizes = TUNED_SIZES[::2] if quick else TUNED_SIZES
+    lines = ["### Serial twin or prange: what each optimizer class measured and kept (_Timed)", "",
+             f"Medians of {_Timed.ROUNDS} timed steps each (us) over an array's first steps, "
+             "serial and prange in alternate pairs, the second step of each pair timed; the "
+             "faster is kept (ties: serial). Back-to-back steps.", "",
+             "| optimizer | dtype | " + " | ".join(f"{n:,}" for n in sizes) + " |",
+             "|---|---|" + "---|" * len(sizes)]
+    for name in REGISTRY:
+        for dtype in (F64, F32):
+            cells = []
+            for n in sizes:
+                p, g = _data(n, dtype)
+                opt = _optimizer_class(name)(p, **CROSSOVER_HYPER.get(name, {}))
+                entry = opt._flat[0][0]
+                timed = entry.kernel
+                while entry.kernel is timed:
+                    opt.step(g)
+                serial, parallel = (sorted(t)[_Timed.ROUNDS // 2] / 1e3 for t in timed.times)
+                kept = "prange" if entry.kernel is timed.kernels[1] else "serial"
+                cells.append(f"{serial:.1f} / {parallel:.1f} {kept}")
+            lines.append(f"| {name} | {dtype} | " + " | ".join(cells) + " |")
+    lines += ["", "Each cell: serial us / prange us, then the one kept."]
+    return lines
 
 
 def _run_worker(kind: str, env_extra: dict, extra_args: list[str]) -> dict:
@@ -792,6 +829,8 @@ def main(argv=None) -> int:
     ap.add_argument("--crossover", action="store_true", help="PARALLEL_MIN study (subprocesses)")
     ap.add_argument("--overhead", action="store_true", help="opt.step overhead at n=100")
     ap.add_argument("--inspect", action="store_true", help="IR/asm/fastmath study (subprocesses)")
+    ap.add_argument("--tuned", action="store_true",
+                    help="what the optimizer classes time and keep (serial vs prange)")
     ap.add_argument("--all", action="store_true", help="W1 tables and all studies")
     ap.add_argument("--fresh-cache", action="store_true",
                     help="compile into a temporary NUMBA_CACHE_DIR (ignores stale disk caches)")
@@ -824,7 +863,7 @@ def main(argv=None) -> int:
     if repeats < 7:
         ap.error("--repeats must be >= 7")
     target = 0.005 if args.quick else 0.02
-    studies_only = (args.crossover or args.overhead or args.inspect) and not args.all
+    studies_only = (args.crossover or args.overhead or args.inspect or args.tuned) and not args.all
     out = ["## W1 peer comparison (benchmarks/w1_step.py)", ""] + _environment() + [
         f"- median of {repeats} interleaved repeats, each >= {target * 1e3:.0f} ms of back-to-back "
         "calls, after a warm-up", ""]
@@ -841,6 +880,8 @@ def main(argv=None) -> int:
         if args.crossover or args.all:
             for name in args.crossover_optimizers.split(","):
                 sections.append(run_crossover(args.quick, name.strip()))
+        if args.tuned or args.all:
+            sections.append(run_tuned(args.quick))
         if args.inspect or args.all:
             sections.append(run_inspect(args.quick))
     finally:

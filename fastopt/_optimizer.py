@@ -66,15 +66,22 @@ class _Entry:
 
 class _Timed:
     """An entry's kernel for its first steps: the serial twin and the prange
-    kernel on alternate steps, timed; then the entry keeps the faster.
+    kernel in alternate pairs of steps, the second step of each pair timed;
+    after ``ROUNDS`` pairs of each, the entry keeps the faster (the smaller
+    median).
 
     Where a prange launch (~2-4 us on 2 cores) pays off depends on the
     optimizer's work per element, the machine and what runs between steps
     (parked threads wake slower): for float64 Adam from ~8k elements on one
     test host, ~32k on another; for SGD later. Timing the entry's own steps
-    answers for all three. The first call of each compiles (or loads) it and
-    starts the threads, and is not timed; then ``ROUNDS`` timed calls of
-    each. Elementwise updates give the same bits either way.
+    answers for all three. The first step of a pair compiles (or loads) the
+    kernel the first time, starts the threads, and moves the arrays into the
+    caches of the cores that run it: timed, a step after the other kernel's
+    left half the data in the other core's cache (a float64 SGD step at 4,096
+    elements timed 6.9 us serially, against 3.4 us steady). The pairs
+    alternate because the first steps can cost less than later ones (RAdam
+    without its rectifier up to step ~5). Elementwise updates give the same
+    bits either way.
     """
 
     ROUNDS = 5  # odd: the median is one of the times
@@ -87,17 +94,18 @@ class _Timed:
         self.calls = 0
 
     def __call__(self, p, g, s, c, h, t) -> None:
-        k = self.calls & 1
+        pair, second = divmod(self.calls, 2)
+        k = pair & 1
         kernel = self.kernels[k]
         self.calls += 1
-        if self.calls <= 2:
+        if not second:
             with quiet_twin_compiles():
                 kernel(p, g, s, c, h, t)
             return
         start = perf_counter_ns()
         kernel(p, g, s, c, h, t)
         self.times[k].append(perf_counter_ns() - start)
-        if self.calls == 2 + 2 * self.ROUNDS:
+        if self.calls == 4 * self.ROUNDS:
             serial, parallel = (sorted(x)[self.ROUNDS // 2] for x in self.times)  # medians
             self.entry.kernel = self.kernels[parallel < serial]
 

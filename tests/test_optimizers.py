@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
+import os
 
 import numpy as np
 import pytest
@@ -292,7 +293,7 @@ def test_matches_reference(name, opts, dtype):
 @pytest.mark.parametrize("name", NAMES)
 def test_multi_tensor_and_parallel_threshold(name, dtype):
     """0-d, 1-, 2- and 3-D tensors and sizes on both sides of the kernels' prange threshold
-    (above it, 8 steps alternate the serial twin and the prange kernel: ``_Timed``)."""
+    (above it the 8 steps run the serial twin and the prange kernel in turns: ``_Timed``)."""
     opts = OPTIONS[name][-1]
     shapes = [(), (5,), (3, 4), (2, 3, 4), (PRANGE_MIN - 1,), (PRANGE_MIN + 7,)]
     assert_matches_reference(name, opts, dtype, shapes, steps=8)
@@ -326,13 +327,13 @@ def test_serial_twin_gives_the_kernels_bits(name, opts, dtype):
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("name", NAMES)
 def test_timed_steps_give_the_serial_bits_and_settle(name, dtype):
-    """From PRANGE_MIN elements a class's first steps alternate the serial twin and
-    the prange kernel (``_Timed``); then the entry keeps one of them. Every step,
-    through either, gives the serial twin's bits."""
+    """From PRANGE_MIN elements a class's first steps run the serial twin and the
+    prange kernel in alternate pairs (``_Timed``); then the entry keeps one of
+    them. Every step, through either, gives the serial twin's bits."""
     spec = REGISTRY[name]
     opts = OPTIONS[name][-1]
     n = PRANGE_MIN + 5
-    probing = 2 + 2 * _Timed.ROUNDS
+    probing = 4 * _Timed.ROUNDS
     rng = np.random.default_rng(3)
     p = rng.standard_normal(n).astype(dtype)
     q = p.copy()
@@ -355,9 +356,11 @@ def test_timed_steps_give_the_serial_bits_and_settle(name, dtype):
 
 @pytest.mark.parametrize("serial_ns,parallel_ns,kept", [(10, 7, 1), (7, 10, 0), (5, 5, 0)])
 def test_timed_keeps_the_faster_by_median(monkeypatch, serial_ns, parallel_ns, kept):
-    """The first call of each is not timed (it compiles); then the smaller median
-    of ROUNDS timed calls each wins, the serial twin on a tie. A fake clock that
-    each fake kernel advances by its cost, plus one slow outlier for each."""
+    """Pairs of calls, serial twin and prange kernel in turn, the second of each pair
+    timed (the first compiles, starts threads, moves data); after ROUNDS pairs of
+    each, the smaller median wins, the serial twin on a tie. A fake clock that each
+    fake kernel advances by its cost, times 100 for one timed call of each (an
+    outlier)."""
     import fastopt._optimizer as o
 
     clock = [0]
@@ -366,7 +369,7 @@ def test_timed_keeps_the_faster_by_median(monkeypatch, serial_ns, parallel_ns, k
     def fake(cost, label):
         def kernel(*args):
             calls.append(label)
-            clock[0] += cost * (100 if len(calls) in (3, 4) else 1)
+            clock[0] += cost * (100 if len(calls) in (2, 4) else 1)
         return kernel
 
     monkeypatch.setattr(o, "perf_counter_ns", lambda: clock[0])
@@ -377,10 +380,10 @@ def test_timed_keeps_the_faster_by_median(monkeypatch, serial_ns, parallel_ns, k
     entry = Entry()
     kernels = (fake(serial_ns, "serial"), fake(parallel_ns, "parallel"))
     timed = entry.kernel = _Timed(entry, *kernels)
-    for _ in range(2 + 2 * _Timed.ROUNDS):
+    for _ in range(4 * _Timed.ROUNDS):
         assert entry.kernel is timed
         entry.kernel(None, None, None, None, None, 1.0)
-    assert calls == ["serial", "parallel"] * (1 + _Timed.ROUNDS)
+    assert calls == ["serial", "serial", "parallel", "parallel"] * _Timed.ROUNDS
     assert entry.kernel is kernels[kept]
 
 
@@ -397,6 +400,22 @@ def test_timed_only_between_prange_min_and_tune_max(monkeypatch):
         assert isinstance(entry.kernel, _Timed) == timed and (timed or entry.kernel is spec.kernel)
     monkeypatch.setattr(config, "TUNE", False)
     assert fastopt.Adam(np.zeros(PRANGE_MIN))._flat[0][0].kernel is spec.kernel
+
+
+def test_parallel_min_variable_fixes_every_threshold():
+    """FASTOPT_PARALLEL_MIN set: one threshold for the kernels, the compiled loops and
+    both dtypes, and no timing; unset: the defaults, with timing."""
+    import subprocess
+    import sys
+
+    code = ("from fastopt import _config as c; "
+            "print(c.TUNE, c.PRANGE_MIN, c.PARALLEL_MIN, c.PARALLEL_MIN_F64)")
+    env = {k: val for k, val in os.environ.items() if k != "FASTOPT_PARALLEL_MIN"}
+    for setting, expected in [("5000", "False 5000 5000 5000"), (None, "True 4096 65536 32768")]:
+        run_env = env if setting is None else dict(env, FASTOPT_PARALLEL_MIN=setting)
+        out = subprocess.run([sys.executable, "-c", code], env=run_env, capture_output=True,
+                             text=True, check=True).stdout.split()
+        assert " ".join(out) == expected, setting
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
