@@ -139,6 +139,23 @@ def make_inline_evaluate(fun, n_args: int):
     return evaluate
 
 
+def make_ranged_evaluate(ranged, default, n_args: int):
+    """``evaluate`` over a built-in loss's ranged twin (``losses.RANGED_TWINS``):
+    ``batch`` is ``(X, y, lo, hi)`` (``make_batcher(2, bounds=True)``), ``args``
+    is ``(grad,) + the loss's 0 or 1 args``; the gradient goes into ``grad``."""
+    if n_args == 0:
+        def evaluate(x, batch, args):
+            X, y, lo, hi = batch
+            f, g = ranged(x, X, y, lo, hi, default, args[0])
+            return float(f), g
+    else:
+        def evaluate(x, batch, args):
+            X, y, lo, hi = batch
+            f, g = ranged(x, X, y, lo, hi, args[1], args[0])
+            return float(f), g
+    return evaluate
+
+
 def _add_loss(fl, f, rows):
     fl[LOSS_SUM] += f * rows
 

@@ -324,12 +324,17 @@ def _reduce_rows_serial(rows, n, work, w, args, ctx=0):
 
 
 @njit(inline="always")
-def _glm(w, X, y, kind, delta, reduce=_reduce_rows, ctx=0):
-    n, d = X.shape
-    if w.size != d and w.size != d + 1:
+def _glm_check(w, X, y):
+    if w.size != X.shape[1] and w.size != X.shape[1] + 1:
         raise ValueError("w must have X.shape[1] or X.shape[1] + 1 entries")
-    if y.shape[0] != n:
+    if y.shape[0] != X.shape[0]:
         raise ValueError("X and y must have the same number of rows")
+
+
+@njit(inline="always")
+def _glm(w, X, y, kind, delta, reduce=_reduce_rows, ctx=0):
+    _glm_check(w, X, y)
+    n, d = X.shape
     return reduce(_glm_rows, n, n * d, w, (w, X, y, kind, delta), ctx)
 
 
@@ -398,14 +403,19 @@ def _softmax_rows(lo, hi, grad, args):
 
 
 @njit(inline="always")
-def _softmax(w, X, Y, smoothing, reduce=_reduce_rows, ctx=0):
-    n, d = X.shape
-    k = Y.shape[1]
-    if Y.shape[0] != n:
+def _softmax_check(w, X, Y):
+    d, k = X.shape[1], Y.shape[1]
+    if Y.shape[0] != X.shape[0]:
         raise ValueError("X and Y must have the same number of rows")
     if w.size != d * k and w.size != (d + 1) * k:
         raise ValueError("w must have X.shape[1] * k or (X.shape[1] + 1) * k entries, k = Y.shape[1]")
-    return reduce(_softmax_rows, n, n * d * k, w, (w, X, Y, smoothing), ctx)
+
+
+@njit(inline="always")
+def _softmax(w, X, Y, smoothing, reduce=_reduce_rows, ctx=0):
+    _softmax_check(w, X, Y)
+    n, d = X.shape
+    return reduce(_softmax_rows, n, n * d * Y.shape[1], w, (w, X, Y, smoothing), ctx)
 
 
 # Each public loss is itself the parallel, cached function: Numba's disk cache
@@ -521,6 +531,56 @@ def _softmax_serial(w, X, Y, label_smoothing=0.0):
 #: public loss -> its serial twin
 SERIAL_TWINS = {squared: _squared_serial, logistic: _logistic_serial, huber: _huber_serial,
                 softmax: _softmax_serial}
+
+
+# Ranged twins: ``ranged(w, X, y, lo, hi, a, grad) -> (f, grad)``, the loss
+# over the rows lo..hi-1 of X and y, its gradient written into ``grad``
+# (``a``: huber's delta, softmax's label_smoothing, else ignored). Below
+# CHUNK_WORK they give the serial twin's bits on (X[lo:hi], y[lo:hi]) (the
+# same compiled row sum, the same mean) without the two views and the new
+# gradient array: each view and each array costs atomic reference-count
+# updates, and a small-batch epoch (W2: 32 rows x 20) spent 23% of its time
+# on them on the Intel test host. Inlined by the epoch; from CHUNK_WORK on
+# (where no epoch calls them) they fall back to the serial twin's code.
+@njit(inline="always")
+def _rows_into(rows, lo, hi, args, grad):
+    n = hi - lo
+    for j in range(grad.size):
+        grad[j] = 0
+    return _mean(rows(lo, hi, grad, args), grad, n), grad
+
+
+@njit(inline="always")
+def _copy_out(f, g, grad):
+    for j in range(grad.size):
+        grad[j] = g[j]
+    return f, grad
+
+
+def _glm_ranged(kind):
+    @njit(inline="always")
+    def ranged(w, X, y, lo, hi, a, grad):
+        _glm_check(w, X, y)
+        if (hi - lo) * X.shape[1] >= CHUNK_WORK:
+            f, g = _glm(w, X[lo:hi], y[lo:hi], kind, a, _reduce_rows_serial)
+            return _copy_out(f, g, grad)
+        return _rows_into(_glm_rows, lo, hi, (w, X, y, kind, a), grad)
+
+    return ranged
+
+
+@njit(inline="always")
+def _softmax_ranged(w, X, Y, lo, hi, a, grad):
+    _softmax_check(w, X, Y)
+    if (hi - lo) * X.shape[1] * Y.shape[1] >= CHUNK_WORK:
+        f, g = _softmax(w, X[lo:hi], Y[lo:hi], a, _reduce_rows_serial)
+        return _copy_out(f, g, grad)
+    return _rows_into(_softmax_rows, lo, hi, (w, X, Y, a), grad)
+
+
+#: public loss -> (its ranged twin, the default of its extra argument)
+RANGED_TWINS = {squared: (_glm_ranged(SQUARED), 0.0), logistic: (_glm_ranged(LOGISTIC), 0.0),
+                huber: (_glm_ranged(HUBER), 1.0), softmax: (_softmax_ranged, 0.0)}
 
 
 # Inline twins: the same code for Numba to inline (parallel chunks and all)

@@ -202,11 +202,16 @@ def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, n_args, no
       objective) runs as its serial twin (the same bits). A per_example twin
       is cached only when the user's example function is itself
       ``njit(cache=True)``; the key holds its code.
-    * of those, batches of a built-in loss from CHUNK_WORK (data (X, y), at
-      most one extra arg, no gradient or input ``noise``, whose draws would
-      come from the generator of whichever thread runs the epoch): the epoch
-      shares each batch's chunks with helper threads (``_coop``); it then
-      needs ``pool`` and ``g_out`` arguments (``epoch.needs_pool``).
+    * of those, batches of a built-in loss below CHUNK_WORK (data (X, y), at
+      most one extra arg, no gradient or input ``noise``): the loss's ranged
+      twin, which takes the batch's rows by bounds and writes the gradient
+      into a buffer the caller passes as ``args[0]`` (``epoch.needs_grad``);
+      the same bits, without two views and an array per batch.
+    * of those, batches of a built-in loss from CHUNK_WORK (the same
+      conditions; noise draws would come from the generator of whichever
+      thread runs the epoch): the epoch shares each batch's chunks with
+      helper threads (``_coop``); it then needs ``pool`` and ``g_out``
+      arguments (``epoch.needs_pool``).
     * larger batches of a built-in loss (data (X, y), at most one extra arg)
       or of a per_example objective: the epoch inlines the loss
       (``losses.inline_twin``), parallel chunks and all, and is compiled with
@@ -216,15 +221,24 @@ def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, n_args, no
     ``twin`` is ``losses.serial_twin(fun)``, or None.
     """
     small_x = x.size < parallel_min(x.dtype)
-    coop = (small_x and mode == "fun" and arity == 2 and n_args <= 1 and not noise
-            and losses.CHUNK_WORK <= batch_work < PARALLEL_WORK and fun in _coop.TWINS)
-    serial = not coop and twin is not None and batch_work < PARALLEL_WORK and small_x
-    inline = (None if coop or serial or not small_x or mode != "fun" or arity != 2 or n_args > 1
-              else losses.inline_twin(fun))
-    kernel = spec.serial_kernel if serial or inline or coop else spec.loop_kernel(x)
-    key = (fun, jac, mode, kernel, arity, ("coop", n_args) if coop else n_args if inline else None)
+    shared = small_x and mode == "fun" and arity == 2 and n_args <= 1 and not noise
+    coop = shared and losses.CHUNK_WORK <= batch_work < PARALLEL_WORK and fun in _coop.TWINS
+    ranged = shared and batch_work < losses.CHUNK_WORK and fun in losses.RANGED_TWINS
+    serial = (not coop and not ranged and twin is not None and batch_work < PARALLEL_WORK
+              and small_x)
+    inline = (None if coop or ranged or serial or not small_x or mode != "fun" or arity != 2
+              or n_args > 1 else losses.inline_twin(fun))
+    kernel = spec.serial_kernel if serial or inline or coop or ranged else spec.loop_kernel(x)
+    key = (fun, jac, mode, kernel, arity, ("coop", n_args) if coop else ("ranged", n_args)
+           if ranged else n_args if inline else None)
     if key not in _COMPILED:
-        if coop:  # the epoch and its helpers
+        if ranged:  # rows by bounds, the gradient into the epoch's buffer (args[0])
+            twin, default = losses.RANGED_TWINS[fun]
+            evaluate = njit(inline="always")(_epoch.make_ranged_evaluate(twin, default, n_args))
+            epoch = njit(_epoch.make_epoch(evaluate, kernel, spec.prox, arity, njit, bounds=True))
+            epoch.needs_grad = True
+            _loopcache.cache_loop(epoch, twin, None, f"ranged, {n_args} args", kernel)
+        elif coop:  # the epoch and its helpers
             # No loss arithmetic is inlined here (the rows, the chunk sums and the
             # mean are compiled on their own), so the epoch's options do not
             # touch the loss's bits: plain njit, and parallel for the prange only.
@@ -367,6 +381,11 @@ def minimize_data(fun, x0, args, spec, jac, callback, options, *, data, batch_si
 
             def epoch(*arguments):
                 return run(*arguments, pool, g_out)
+        elif getattr(epoch, "needs_grad", False):
+            run, g_out = epoch, np.empty_like(x)
+
+            def epoch(x, x_good, data, buffers, args, *rest):
+                return run(x, x_good, data, buffers, (g_out,) + args, *rest)
     else:
         # the same Python evaluate as the validation below
         epoch = _epoch.make_epoch(validate, spec.loop_kernel(x), spec.prox, arity)

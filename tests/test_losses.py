@@ -295,6 +295,37 @@ def test_serial_twin_gives_the_same_bits(kind, dtype):
         assert f == f_twin and g.dtype == g_twin.dtype and np.array_equal(g, g_twin)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", KINDS)
+def test_ranged_twin_gives_the_serial_twins_bits(kind, dtype):
+    """``RANGED_TWINS[loss]`` (what a small-batch epoch inlines) over the rows lo..hi-1 ==
+    the serial twin on (X[lo:hi], y[lo:hi]), bit for bit, the gradient written into the
+    buffer given: batches below CHUNK_WORK (a one-row one, the last rows), and one from
+    CHUNK_WORK (where it falls back to the serial twin's chunks). Shapes are checked."""
+    public = getattr(L, kind)
+    ranged, default = L.RANGED_TWINS[public]
+    assert set(L.RANGED_TWINS) == set(L.SERIAL_TWINS)
+    run = numba.njit(lambda w, X, y, lo, hi, a, g: ranged(w, X, y, lo, hi, a, g))
+    extra = {"softmax": 0.1, "huber": 0.7}.get(kind)
+    per_row = D * (K if kind == "softmax" else 1)
+    chunked = L.CHUNK_WORK // per_row + 7
+    n = chunked + 50
+    w, X, y = make_data(kind, n=n, intercept=True)
+    w, X = w.astype(dtype), X.astype(dtype)
+    for lo, hi in [(0, 32), (5, 6), (n - 9, n), (3, 3 + chunked)]:
+        grad = np.full(w.size, np.nan, dtype=dtype)
+        f, g = run(w, X, y, lo, hi, default if extra is None else extra, grad)
+        with quiet_twin_compiles():
+            f_twin, g_twin = L.SERIAL_TWINS[public](w, X[lo:hi], y[lo:hi],
+                                                    *(() if extra is None else (extra,)))
+        assert f == f_twin and g.dtype == g_twin.dtype and np.array_equal(g, g_twin), (lo, hi)
+        assert np.array_equal(grad, g_twin) and np.shares_memory(g, grad)
+    with pytest.raises(ValueError, match="entries"):
+        run(np.zeros(w.size + 1, dtype=dtype), X, y, 0, 4, default, np.zeros(w.size + 1, dtype))
+    with pytest.raises(ValueError, match="rows"):
+        run(w, X, y[:-1], 0, 4, default, np.zeros(w.size, dtype=dtype))
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_parallel_equals_serial(kind):
     w, X, y = _big(kind)

@@ -621,7 +621,7 @@ print(json.dumps(dict(x=r.x.tolist(), hits=sum(epoch.stats.cache_hits.values()),
 @pytest.mark.parametrize("batch, repeat", [(32, 1), (4000, 20), (30_000, 50)])
 def test_epoch_of_a_builtin_loss_is_disk_cached(tmp_path, batch, repeat):
     """A built-in loss: a fresh process loads the epoch from disk, with the same result.
-    Small batches: the loss's and the optimizer's serial twins inside; from CHUNK_WORK,
+    Small batches: the loss's ranged twin and the optimizer's serial twin inside; from CHUNK_WORK,
     the cooperative epoch (``_coop``, helper threads in its own parallel region); above
     PARALLEL_WORK: the loss inlined, its parallel region the epoch's own. The second
     process runs on one thread (the first on Numba's default): the same bits."""
@@ -790,6 +790,36 @@ def test_large_batches_inline_the_parallel_loss(loss, args, k, dtype):
     python = fastopt.minimize(lambda w, X, y, *a: loss(w, X, y, *a), w0, args=args,
                               method="adam", jac=True, data=(X, y), batch_size=bs, options=opts)
     assert np.array_equal(r.x, python.x) and np.array_equal(r.history, python.history)
+
+
+@pytest.mark.parametrize("loss, args, k, dtype, shuffle", [
+    (L.squared, (), 1, np.float64, False), (L.logistic, (), 1, np.float64, True),
+    (L.huber, (0.7,), 1, np.float64, False), (L.softmax, (0.1,), 3, np.float64, True),
+    (L.logistic, (), 1, np.float32, False)])
+def test_small_batches_take_the_ranged_twin(loss, args, k, dtype, shuffle):
+    """Below CHUNK_WORK per batch, the epoch passes the built-in loss's ranged twin the
+    batch's bounds (or the gathered rows', shuffled) and a gradient buffer; its result
+    equals the Python loop's over the public loss on views, bit for bit, last short
+    batch included, and its gradient comes back in a copy."""
+    import importlib
+
+    T = importlib.import_module("fastopt.training")
+    rng = np.random.default_rng(2)
+    d, n, bs = 5, 203, 16
+    X = rng.standard_normal((n, d)).astype(dtype)
+    y = (L.one_hot(rng.integers(0, k, n), k) if loss is L.softmax
+         else ((rng.random(n) < 0.5) * 1.0).astype(dtype))
+    w0 = np.zeros((d + 1) * k, dtype=dtype)
+    opts = {"epochs": 2, "shuffle": shuffle, "seed": 5, "lr": 0.05}
+    r = fastopt.minimize(loss, w0, args=args, method="adam", jac=True, data=(X, y),
+                         batch_size=bs, options=opts)
+    spec = fastopt.registry.get_spec("adam")
+    assert (loss, True, "fun", spec.serial_kernel, 2, ("ranged", len(args))) in T._COMPILED
+    python = fastopt.minimize(lambda w, X, y, *a: loss(w, X, y, *a), w0, args=args,
+                              method="adam", jac=True, data=(X, y), batch_size=bs, options=opts)
+    assert r.nit == python.nit == 2 * 13
+    assert np.array_equal(r.x, python.x) and np.array_equal(r.history, python.history)
+    assert np.array_equal(r.jac, python.jac) and r.jac.dtype == dtype
 
 
 def test_many_parameters_keep_the_parallel_loss_and_kernel():
