@@ -70,6 +70,7 @@ TUNE = "FASTOPT_PARALLEL_MIN" not in os.environ
 PRANGE_MIN = _int("FASTOPT_PARALLEL_MIN", 4096)
 TUNE_MAX = 1 << 20
 
+
 def parallel_min(dtype) -> int:
     """The element count from which compiled loops call the prange kernel for ``dtype``."""
     import numpy as np

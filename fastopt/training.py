@@ -221,23 +221,25 @@ def _compiled_epoch(fun, jac, mode, spec, arity, x, batch_work, twin, n_args, no
     ``twin`` is ``losses.serial_twin(fun)``, or None.
     """
     small_x = x.size < parallel_min(x.dtype)
-    shared = small_x and mode == "fun" and arity == 2 and n_args <= 1 and not noise
-    coop = shared and losses.CHUNK_WORK <= batch_work < PARALLEL_WORK and fun in _coop.TWINS
-    ranged = shared and batch_work < losses.CHUNK_WORK and fun in losses.RANGED_TWINS
+    # (X, y), at most one extra arg, no noise: what the ranged and the coop epochs take
+    plain = small_x and mode == "fun" and arity == 2 and n_args <= 1 and not noise
+    coop = plain and losses.CHUNK_WORK <= batch_work < PARALLEL_WORK and fun in _coop.TWINS
+    ranged = plain and batch_work < losses.CHUNK_WORK and fun in losses.RANGED_TWINS
     serial = (not coop and not ranged and twin is not None and batch_work < PARALLEL_WORK
               and small_x)
     inline = (None if coop or ranged or serial or not small_x or mode != "fun" or arity != 2
               or n_args > 1 else losses.inline_twin(fun))
-    kernel = spec.serial_kernel if serial or inline or coop or ranged else spec.loop_kernel(x)
+    kernel = spec.loop_kernel(x)  # the serial twin for small x, which every case above needs
     key = (fun, jac, mode, kernel, arity, ("coop", n_args) if coop else ("ranged", n_args)
            if ranged else n_args if inline else None)
     if key not in _COMPILED:
         if ranged:  # rows by bounds, the gradient into the epoch's buffer (args[0])
-            twin, default = losses.RANGED_TWINS[fun]
-            evaluate = njit(inline="always")(_epoch.make_ranged_evaluate(twin, default, n_args))
+            ranged_twin, default = losses.RANGED_TWINS[fun]
+            evaluate = njit(inline="always")(
+                _epoch.make_ranged_evaluate(ranged_twin, default, n_args))
             epoch = njit(_epoch.make_epoch(evaluate, kernel, spec.prox, arity, njit, bounds=True))
             epoch.needs_grad = True
-            _loopcache.cache_loop(epoch, twin, None, f"ranged, {n_args} args", kernel)
+            _loopcache.cache_loop(epoch, ranged_twin, None, f"ranged, {n_args} args", kernel)
         elif coop:  # the epoch and its helpers
             # No loss arithmetic is inlined here (the rows, the chunk sums and the
             # mean are compiled on their own), so the epoch's options do not
