@@ -63,6 +63,17 @@ class _Entry:
                        if _config.TUNE and _config.PRANGE_MIN <= n < _config.TUNE_MAX
                        else spec.kernel)
 
+    # Pickled or deep-copied, ``flat`` must stay a view of ``param``: copied on
+    # its own it became a second array, which the steps updated while the
+    # parameter (the array in param_groups) stayed as it was.
+    def __getstate__(self):
+        return {k: getattr(self, k) for k in self.__slots__ if k != "flat"}
+
+    def __setstate__(self, state):
+        for k, value in state.items():
+            setattr(self, k, value)
+        self.flat = self.param.reshape(-1)
+
 
 class _Timed:
     """An entry's kernel for its first steps: the serial twin and the prange

@@ -615,6 +615,32 @@ NO_COMPILE_SCRIPT = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.parametrize("n", [7, 10_000])  # a kernel; timing serial and prange (_Timed)
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_pickled_or_copied_optimizer_steps_its_own_parameters(how, n):
+    """A pickled or deep-copied optimizer (mid-way through its timed first steps at
+    n = 10,000) updates the parameters its param_groups hold, independent of the
+    original's, and continues as the original does, bit for bit."""
+    import copy
+    import pickle
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, n // 2) if n % 2 == 0 else n)
+    grads = [rng.standard_normal(x.shape) for _ in range(30)]
+    opt = fastopt.Adam([x, np.ones(3)], lr=0.01)
+    for g in grads[:3]:
+        opt.step([g, np.ones(3)])
+    other = pickle.loads(pickle.dumps(opt)) if how == "pickle" else copy.deepcopy(opt)
+    mine = other.param_groups[0]["params"][0]
+    assert mine is not x and np.array_equal(mine, x)
+    for g in grads[3:]:
+        opt.step([g, np.ones(3)])
+        other.step([g, np.ones(3)])
+        assert np.array_equal(mine, x)
+    assert not np.array_equal(x, grads[0])  # it moved
+    assert np.array_equal(other.state_dict()["state.0.exp_avg"], opt.state_dict()["state.0.exp_avg"])
+
+
 def test_import_and_bad_input_compile_nothing():
     """In a fresh process: ``import fastopt`` and every rejected call leave all kernels uncompiled."""
     assert run_python(NO_COMPILE_SCRIPT).strip().splitlines()[-1] == "ok"
