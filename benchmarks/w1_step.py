@@ -426,7 +426,7 @@ def run_tuned(quick: bool) -> list[str]:
                 timed = entry.kernel
                 while entry.kernel is timed:
                     opt.step(g)
-                serial, parallel = (sorted(t)[_Timed.ROUNDS // 2] / 1e3 for t in timed.times)
+                serial, parallel = (t / 1e3 for t in timed.medians())
                 kept = "prange" if entry.kernel is timed.kernels[1] else "serial"
                 cells.append(f"{serial:.1f} / {parallel:.1f} {kept}")
             lines.append(f"| {name} | {dtype} | " + " | ".join(cells) + " |")

@@ -117,8 +117,12 @@ class _Timed:
         kernel(p, g, s, c, h, t)
         self.times[k].append(perf_counter_ns() - start)
         if self.calls == 4 * self.ROUNDS:
-            serial, parallel = (sorted(x)[self.ROUNDS // 2] for x in self.times)  # medians
+            serial, parallel = self.medians()
             self.entry.kernel = self.kernels[parallel < serial]
+
+    def medians(self) -> tuple[int, int]:
+        """The median times (ns) of the serial twin and the prange kernel."""
+        return tuple(sorted(x)[self.ROUNDS // 2] for x in self.times)
 
 
 def _is_group_list(params) -> bool:
