@@ -87,21 +87,27 @@ def _quadratic(x, g):
 def _rosenbrock(x, g):
     t = x.dtype.type
     n = x.size
+    want = g.size != 0
+    if want:
+        # The terms through g first: this loop vectorizes, so the chains
+        # below only add (W3 at n = 1000: f in 0.52 against 1.0 us).
+        for i in range(n - 1):
+            g[i] = _rosen_term(x, i)
     # f in four partial sums (terms i mod 4), added at the end: four short
     # add chains instead of one of n - 1 additions, whose latency was most of
-    # the cost at n = 1000.
+    # the cost at n = 1000. The same sums, so the same f, with or without g.
     f0, f1, f2, f3 = t(0.0), t(0.0), t(0.0), t(0.0)
     i = 0
     while i + 4 <= n - 1:
-        f0 += _rosen_term(x, i)
-        f1 += _rosen_term(x, i + 1)
-        f2 += _rosen_term(x, i + 2)
-        f3 += _rosen_term(x, i + 3)
+        f0 += _rosen_term_of(x, g, want, i)
+        f1 += _rosen_term_of(x, g, want, i + 1)
+        f2 += _rosen_term_of(x, g, want, i + 2)
+        f3 += _rosen_term_of(x, g, want, i + 3)
         i += 4
     while i < n - 1:
-        f0 += _rosen_term(x, i)
+        f0 += _rosen_term_of(x, g, want, i)
         i += 1
-    if g.size != 0:
+    if want:
         # g[i] = 200 a(i-1) + (-400 x_i a(i) - 2 b(i)), each entry on its own
         # (no store to g[i + 1] read back by the next iteration) and the two
         # ends peeled, so the loop vectorizes. The "0 +" keeps the signs of
@@ -117,6 +123,12 @@ def _rosenbrock(x, g):
                         + (t(-400.0) * x[i] * a - t(2.0) * (t(1.0) - x[i])))
             g[n - 1] = t(0.0) + t(200.0) * (x[n - 1] - x[n - 2] * x[n - 2])
     return (f0 + f1) + (f2 + f3)
+
+
+@_inline
+def _rosen_term_of(x, g, stored, i):
+    """Term i: stored in g[i] already, or computed."""
+    return g[i] if stored else _rosen_term(x, i)
 
 
 @_inline

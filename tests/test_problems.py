@@ -87,6 +87,23 @@ def test_inplace_form_writes_the_same_gradient(problem):
         assert out.dtype == dtype
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_rosenbrock_value_is_the_same_sum_at_any_size(dtype):
+    # With a gradient to fill, rosenbrock stores the terms in g and sums them
+    # from there; rosenbrock_value computes them in its chains: the same sums.
+    rng = np.random.default_rng(2)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    for n in (2, 3, 4, 5, 6, 9, 1000, 1001):
+        x = (2 * rng.standard_normal(n)).astype(dtype)
+        f, g = problems.rosenbrock(x)
+        out = np.full_like(x, np.nan)
+        assert problems.rosenbrock_value(x) == f == problems.rosenbrock_inplace(x, out)
+        np.testing.assert_array_equal(out, g)
+        x64 = x.astype(np.float64)
+        ref = np.sum(100.0 * (x64[1:] - x64[:-1] ** 2) ** 2 + (1.0 - x64[:-1]) ** 2)
+        assert abs(f - ref) <= tol * ref
+
+
 def test_returns_new_gradient_array(problem):
     x = problem.x0.copy()
     f1, g1 = problem.fun(x)
