@@ -42,6 +42,7 @@ import numba
 import numpy as np
 
 from fastopt._config import CACHE
+from fastopt._kernels._common import last_use
 
 __all__ = [
     "Problem", "PROBLEMS", "get_problem",
@@ -64,7 +65,9 @@ _inline = numba.njit(cache=CACHE, inline="always")
 # --------------------------------------------------------------------------
 # Kernels: one copy of each formula. ``t = x.dtype.type`` casts every constant
 # to x's dtype, because a float64 literal times a float32 value is float64 in
-# Numba and would silently promote the float32 work.
+# Numba and would silently promote the float32 work. Each ends with
+# ``last_use(x, g)``: without it, a public function paid atomic reference
+# count updates on every call (see ``_kernels._common.last_use``).
 # --------------------------------------------------------------------------
 
 @_inline
@@ -80,6 +83,7 @@ def _quadratic(x, g):
         f += t(0.5) * c * x[i] * x[i]
         if want:
             g[i] = c * x[i]
+    last_use(x, g)
     return f
 
 
@@ -122,6 +126,7 @@ def _rosenbrock(x, g):
                 g[i] = ((t(0.0) + t(200.0) * (x[i] - x[i - 1] * x[i - 1]))
                         + (t(-400.0) * x[i] * a - t(2.0) * (t(1.0) - x[i])))
             g[n - 1] = t(0.0) + t(200.0) * (x[n - 1] - x[n - 2] * x[n - 2])
+    last_use(x, g)
     return (f0 + f1) + (f2 + f3)
 
 
@@ -154,6 +159,7 @@ def _rastrigin(x, g):
         if want:
             # d/dx 2 A sin(pi x)^2 = 4 pi A sin(pi x) cos(pi x) = 2 pi A sin(2 pi x)
             g[i] = t(2.0) * x[i] + t(4.0) * pi * A * s * np.cos(pi * x[i])
+    last_use(x, g)
     return f
 
 
@@ -171,6 +177,7 @@ def _beale(x, g):
     if g.size != 0:
         g[0] = t(2.0) * (a1 * (v - t(1.0)) + a2 * (v2 - t(1.0)) + a3 * (v3 - t(1.0)))
         g[1] = t(2.0) * u * (a1 + t(2.0) * v * a2 + t(3.0) * v2 * a3)
+    last_use(x, g)
     return a1 * a1 + a2 * a2 + a3 * a3
 
 
@@ -185,6 +192,7 @@ def _himmelblau(x, g):
     if g.size != 0:
         g[0] = t(4.0) * u * a + t(2.0) * b
         g[1] = t(2.0) * a + t(4.0) * v * b
+    last_use(x, g)
     return a * a + b * b
 
 
@@ -198,6 +206,7 @@ def _booth(x, g):
     if g.size != 0:
         g[0] = t(2.0) * a + t(4.0) * b
         g[1] = t(4.0) * a + t(2.0) * b
+    last_use(x, g)
     return a * a + b * b
 
 
@@ -211,6 +220,7 @@ def _saddle(x, g):
     if g.size != 0:
         g[0] = u * (u2 - t(1.0))
         g[1] = v
+    last_use(x, g)
     return t(0.25) * u2 * u2 - t(0.5) * u2 + t(0.5) * v * v
 
 
