@@ -59,9 +59,16 @@ class _Entry:
         self.slots = None  # allocated at the first step, as torch does
         self.scalars = None
         n = self.flat.size
-        self.kernel = (_Timed(self, spec.serial_kernel, spec.kernel)
-                       if _config.TUNE and _config.PRANGE_MIN <= n < _config.TUNE_MAX
-                       else spec.kernel)
+        if n < _config.PRANGE_MIN:
+            # Where the kernel would take its serial branch, its serial twin
+            # gives the same bits; unlike the prange kernels of Adam and its
+            # relatives and Rprop, it updates no reference counts (six atomic
+            # updates, ~40 ns a step on an Intel host).
+            self.kernel = _FirstQuiet(self, spec.serial_kernel)
+        elif _config.TUNE and n < _config.TUNE_MAX:
+            self.kernel = _Timed(self, spec.serial_kernel, spec.kernel)
+        else:
+            self.kernel = spec.kernel
 
     # Pickled or deep-copied, ``flat`` must stay a view of ``param``: copied on
     # its own it became a second array, which the steps updated while the
@@ -73,6 +80,22 @@ class _Entry:
         for k, value in state.items():
             setattr(self, k, value)
         self.flat = self.param.reshape(-1)
+
+
+class _FirstQuiet:
+    """An entry's serial twin for its first step, which may compile it, under
+    the filter of the twin's missed-parallelization warning; then the twin itself."""
+
+    __slots__ = ("entry", "kernel")
+
+    def __init__(self, entry: _Entry, kernel: Callable):
+        self.entry = entry
+        self.kernel = kernel
+
+    def __call__(self, p, g, s, c, h, t) -> None:
+        with quiet_twin_compiles():
+            self.kernel(p, g, s, c, h, t)
+        self.entry.kernel = self.kernel
 
 
 class _Timed:

@@ -3,7 +3,7 @@
 from numba import njit, prange
 
 from .._config import ELEMENT_OPTIONS, KERNEL_OPTIONS, PRANGE_MIN, PROX_OPTIONS, SERIAL_OPTIONS
-from ._common import cast_like, shrink
+from ._common import cast_like, last_use, shrink
 
 # h = [lr, momentum, dampening, weight_decay, nesterov, maximize]
 # s = [momentum_buffer] (only when momentum != 0); c = [buffer_started]
@@ -31,6 +31,7 @@ def _sgd_coefs(p, c, h, t):
     first = h[1] != 0 and c[0] == 0
     if h[1] != 0:
         c[0] = 1.0
+    last_use(c)  # c's last use in the branch above cost the kernels 10 atomic updates a step
     return (cast_like(h[0], p), cast_like(h[1], p), cast_like(1 - h[2], p),
             cast_like(h[3], p), h[4] != 0, h[5] != 0, first, h[1] != 0)
 
